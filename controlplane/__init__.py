@@ -1,0 +1,1 @@
+"""Gatehouse control plane: identity, scoped tokens, policy proxy and operations tooling."""

@@ -1,0 +1,56 @@
+"""`create_app()`: mounts routers, middleware and the error handler around one Container."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from controlplane.audit_events.router import router as audit_router
+from controlplane.auth.router import router as auth_router
+from controlplane.container import Container
+from controlplane.http import errors
+from controlplane.http.middleware import RequestContextMiddleware
+from controlplane.http.system import router as system_router
+from controlplane.identity.router import router as identity_router
+from controlplane.tokens.router import router as tokens_router
+
+ROUTERS = (system_router, auth_router, identity_router, tokens_router, audit_router)
+
+# Routes reachable without a credential. tests/controlplane/test_routes.py fails on any other
+# route that lacks a `Require` dependency.
+PUBLIC_PATHS = frozenset(
+    {
+        "/healthz",
+        "/readyz",
+        "/v1/auth/login",
+        "/openapi.json",
+        "/docs",
+        "/docs/oauth2-redirect",
+        "/redoc",
+    }
+)
+
+
+def create_app(container: Container, *, background: bool = True) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if background:
+            container.maintenance.start()
+        try:
+            yield
+        finally:
+            if background:
+                container.maintenance.stop()
+
+    app = FastAPI(
+        title="Gatehouse",
+        version="0.1.0",
+        description="Security and operations control plane for agent platforms.",
+        lifespan=lifespan,
+    )
+    app.state.container = container
+    errors.install(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    app.add_middleware(RequestContextMiddleware, max_body_bytes=container.settings.max_body_bytes)
+    return app

@@ -1,0 +1,1 @@
+"""The admin audit trail: an append-only record of every change and every login."""

@@ -1,0 +1,1 @@
+"""Authentication (tokens, session JWTs, passwords) and the one authorization decision."""

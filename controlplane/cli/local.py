@@ -1,0 +1,126 @@
+"""Commands that work on the local store directly: init, serve, db, keys."""
+
+from typing import Annotated
+
+import typer
+
+from controlplane import migrate
+from controlplane.cli.output import emit_json, errors, fail, secret_once
+from controlplane.config import get_settings
+from controlplane.container import Container
+from controlplane.context import Ctx
+from controlplane.db import transaction
+from controlplane.errors import GatehouseError
+from controlplane.identity import service as identity
+
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+keys_app = typer.Typer(help="Key material.", no_args_is_help=True)
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+
+
+def _container() -> Container:
+    try:
+        return Container.build(get_settings())
+    except GatehouseError as error:
+        fail(error.message)
+
+
+def initialise(container: Container) -> dict[str, str] | None:
+    """Create the first admin, default workspace and admin token; None if already done."""
+    with transaction(container.session_factory) as session:
+        ctx = Ctx(session=session, app=container)
+        if identity.is_initialised(ctx):
+            return None
+        user, workspace, raw = identity.bootstrap(ctx)
+    return {"username": user.username, "user_id": user.id, "workspace_id": workspace.id,
+            "admin_token": raw}
+
+
+def _print_initialised(result: dict[str, str], as_json: bool) -> None:
+    if as_json:
+        emit_json(result)
+        return
+    errors.print(
+        f"Initialised: admin user [bold]{result['username']}[/], "
+        f"workspace [bold]default[/] ({result['workspace_id']})."
+    )
+    secret_once("admin token", result["admin_token"])
+    errors.print("Use it as GATEHOUSE_TOKEN, or `gatehouse users passwd` then `gatehouse login`.")
+
+
+def init(as_json: JsonFlag = False) -> None:
+    """Create the first admin user and the default workspace; print the admin token once."""
+    container = _container()
+    migrate.upgrade(container.engine)
+    result = initialise(container)
+    if result is None:
+        fail("Gatehouse is already initialised; no new admin token was issued")
+    _print_initialised(result, as_json)
+
+
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port.")] = None,
+) -> None:
+    """Run the server. The embedded store is migrated and initialised on first start."""
+    import uvicorn  # noqa: PLC0415 - only `serve` pays for importing the server stack
+
+    from controlplane.app import create_app  # noqa: PLC0415 - as above
+    from controlplane.observability import configure_logging, init_sentry  # noqa: PLC0415
+
+    settings = get_settings()
+    configure_logging(settings)
+    container = _container()
+    if settings.is_embedded_store:
+        migrate.upgrade(container.engine)
+    elif migrate.current_revision(container.engine) != migrate.head_revision():
+        fail("the database schema is not current; run `gatehouse db upgrade` first")
+    result = initialise(container)
+    if result is not None:
+        _print_initialised(result, as_json=False)
+    init_sentry(settings)
+    uvicorn.run(
+        create_app(container),
+        host=host or settings.host,
+        port=port or settings.port,
+        proxy_headers=False,
+        server_header=False,
+        log_level=settings.log_level.lower(),
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
+    """Apply migrations up to REVISION (default: head)."""
+    container = _container()
+    migrate.upgrade(container.engine, revision)
+    errors.print(f"database at {migrate.current_revision(container.engine)}")
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: Annotated[str, typer.Argument(help="Target, e.g. -1 or base.")]) -> None:
+    """Revert migrations down to REVISION."""
+    container = _container()
+    migrate.downgrade(container.engine, revision)
+    errors.print(f"database at {migrate.current_revision(container.engine)}")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Show the applied and the latest revision."""
+    container = _container()
+    errors.print(
+        f"applied: {migrate.current_revision(container.engine)}  head: {migrate.head_revision()}"
+    )
+
+
+@keys_app.command("rotate-signing")
+def rotate_signing() -> None:
+    """Start signing sessions with a new Ed25519 key; the old one verifies for the overlap."""
+    container = _container()
+    try:
+        kid = container.keyring.rotate()
+    except GatehouseError as error:
+        fail(error.message)
+    errors.print(f"new signing key {kid}; other processes pick it up within seconds")

@@ -1,0 +1,87 @@
+"""Settings from the environment (prefix GATEHOUSE_) and an optional `.env` file."""
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated
+
+from argon2 import PasswordHasher
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_ARGON2_DEFAULTS = PasswordHasher()
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="GATEHOUSE_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    home: Path = Path(".gatehouse")
+    database_url: str | None = None
+    dev_mode: bool = False
+    multi_user: bool = False
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    public_url: str | None = None
+
+    # Key material: an inline value, a file, or (neither) generated under home/keys on first run.
+    token_hmac_key: SecretStr | None = None
+    token_hmac_key_file: Path | None = None
+    data_key: SecretStr | None = None
+    data_key_file: Path | None = None
+    signing_key_file: Path | None = None
+
+    session_ttl_seconds: Annotated[int, Field(ge=60, le=86_400)] = 900
+    jwt_issuer: str = "gatehouse"
+    jwt_audience: str = "gatehouse-api"
+    signing_key_overlap_seconds: Annotated[int, Field(ge=0)] = 3_600
+
+    token_default_ttl_seconds: Annotated[int, Field(ge=60)] = 30 * 86_400
+    token_max_ttl_seconds: Annotated[int, Field(ge=60)] = 365 * 86_400
+    token_rotation_overlap_seconds: Annotated[int, Field(ge=0)] = 3_600
+    token_cache_size: Annotated[int, Field(ge=0)] = 100_000
+    # Revocations reach other processes through a polled epoch; the cache trusts itself only
+    # while a poll has succeeded within `token_cache_staleness_seconds`.
+    revocation_poll_seconds: Annotated[float, Field(gt=0, le=1.0)] = 0.25
+    token_cache_staleness_seconds: Annotated[float, Field(gt=0, le=2.0)] = 1.5
+    last_used_write_interval_seconds: Annotated[int, Field(ge=1)] = 60
+
+    max_body_bytes: Annotated[int, Field(ge=1_024)] = 1_048_576
+    login_window_seconds: Annotated[int, Field(ge=1)] = 900
+    login_max_failures_per_account: Annotated[int, Field(ge=1)] = 5
+    login_max_failures_per_ip: Annotated[int, Field(ge=1)] = 20
+
+    argon2_time_cost: int = _ARGON2_DEFAULTS.time_cost
+    argon2_memory_cost: int = _ARGON2_DEFAULTS.memory_cost
+    argon2_parallelism: int = _ARGON2_DEFAULTS.parallelism
+
+    sentry_dsn: SecretStr | None = None
+    sentry_environment: str = "production"
+    log_level: str = "INFO"
+
+    @field_validator("argon2_time_cost", "argon2_memory_cost", "argon2_parallelism")
+    @classmethod
+    def _not_below_library_defaults(cls, value: int, info: object) -> int:
+        field = getattr(info, "field_name", "")
+        floor = getattr(_ARGON2_DEFAULTS, field.removeprefix("argon2_"))
+        if value < floor:
+            raise ValueError(f"must be at least argon2-cffi's default ({floor})")
+        return value
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.home / "keys"
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.home / 'gatehouse.db'}"
+
+    @property
+    def is_embedded_store(self) -> bool:
+        return self.resolved_database_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""The HTTP edge: error rendering, request context middleware and dependency aliases."""

@@ -1,0 +1,119 @@
+"""Dependency aliases. Every route takes exactly one of `PublicCtx` or a `Require(...)` alias.
+
+`Require(scope)` authenticates, then authorizes: at once when the path names the workspace
+(`{workspace_id}`) or the scope is instance-level; otherwise the service authorizes after it has
+loaded the resource, through the same `authorize()`.
+"""
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from controlplane.auth.policy import INSTANCE, authorize
+from controlplane.auth.principal import Principal
+from controlplane.auth.scopes import INSTANCE_SCOPES, Scope
+from controlplane.container import Container
+from controlplane.context import Ctx
+from controlplane.db import transaction
+from controlplane.errors import Unauthenticated
+from controlplane.identity import service as identity
+from controlplane.observability import AUTH_FAILURES
+from controlplane.tokens.format import TOKEN_PREFIX
+
+
+def get_container(request: Request) -> Container:
+    container: Container = request.app.state.container
+    return container
+
+
+ContainerDep = Annotated[Container, Depends(get_container)]
+
+
+def get_session(container: ContainerDep) -> Iterator[Session]:
+    # scope="function" below: the commit happens before the response is sent, so a failed
+    # commit becomes an error response instead of a success the database never kept.
+    with transaction(container.session_factory) as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+def client_ip(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def presented_credential(request: Request) -> str | None:
+    """`Authorization: Bearer …` (OpenAI style) or `x-api-key` (Anthropic style)."""
+    authorization = request.headers.get("authorization")
+    if authorization:
+        scheme, _, value = authorization.partition(" ")
+        return value.strip() if scheme.lower() == "bearer" and value.strip() else ""
+    return request.headers.get("x-api-key")
+
+
+def _public_ctx(request: Request, session: SessionDep, container: ContainerDep) -> Ctx:
+    return Ctx(
+        session=session,
+        app=container,
+        client_ip=client_ip(request),
+        request_id=getattr(request.state, "request_id", None),
+    )
+
+
+PublicCtx = Annotated[Ctx, Depends(_public_ctx)]
+
+
+def authenticate(ctx: Ctx, credential: str | None) -> Principal:
+    try:
+        if not credential:
+            raise Unauthenticated("missing")
+        if credential.startswith(TOKEN_PREFIX):
+            grant = ctx.app.verifier.verify(credential, ctx.client_ip)
+            return identity.principal_for_token(ctx, grant)
+        if credential.count(".") == 2:
+            claims = ctx.app.session_tokens.verify(credential)
+            return identity.principal_for_user(ctx, claims.user_id)
+        raise Unauthenticated("malformed")
+    except Unauthenticated as refused:
+        AUTH_FAILURES.labels(refused.reason).inc()
+        raise
+
+
+class Require:
+    """A route's declared requirement; `scope=None` means any authenticated caller."""
+
+    def __init__(self, scope: Scope | None) -> None:
+        self.scope = scope
+
+    def __call__(self, request: Request, ctx: PublicCtx) -> Ctx:
+        principal = authenticate(ctx, presented_credential(request))
+        authed = Ctx(
+            session=ctx.session,
+            app=ctx.app,
+            principal=principal,
+            client_ip=ctx.client_ip,
+            request_id=ctx.request_id,
+        )
+        workspace_id = request.path_params.get("workspace_id")
+        if self.scope in INSTANCE_SCOPES:
+            authorize(principal, self.scope, INSTANCE)
+        elif self.scope is not None and workspace_id is not None:
+            identity.workspace_for(authed, workspace_id, self.scope)
+        return authed
+
+
+Authenticated = Annotated[Ctx, Depends(Require(None))]
+AgentsRead = Annotated[Ctx, Depends(Require(Scope.AGENTS_READ))]
+AgentsWrite = Annotated[Ctx, Depends(Require(Scope.AGENTS_WRITE))]
+PluginsApprove = Annotated[Ctx, Depends(Require(Scope.PLUGINS_APPROVE))]
+TokensRead = Annotated[Ctx, Depends(Require(Scope.TOKENS_READ))]
+TokensWrite = Annotated[Ctx, Depends(Require(Scope.TOKENS_WRITE))]
+MembersRead = Annotated[Ctx, Depends(Require(Scope.MEMBERS_READ))]
+MembersWrite = Annotated[Ctx, Depends(Require(Scope.MEMBERS_WRITE))]
+AuditRead = Annotated[Ctx, Depends(Require(Scope.AUDIT_READ))]
+UsersWrite = Annotated[Ctx, Depends(Require(Scope.USERS_WRITE))]
+WorkspacesCreate = Annotated[Ctx, Depends(Require(Scope.WORKSPACES_CREATE))]
+MetricsRead = Annotated[Ctx, Depends(Require(Scope.METRICS_READ))]

@@ -1,0 +1,92 @@
+"""Metrics, logging and Sentry, with one scrubber so no secret leaves through any of them."""
+
+import logging
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import sentry_sdk
+from prometheus_client import Counter, Histogram
+
+from controlplane.config import Settings
+from controlplane.tokens.format import TOKEN_PATTERN
+
+REQUESTS = Counter("gatehouse_http_requests", "HTTP requests", ["method", "route", "status"])
+REQUEST_LATENCY = Histogram("gatehouse_http_request_seconds", "HTTP request latency", ["route"])
+AUTH_FAILURES = Counter("gatehouse_auth_failures", "Refused credentials", ["reason"])
+
+REDACTED = "[redacted]"
+_SENSITIVE_KEY = re.compile(
+    r"authorization|x-api-key|api[-_]?key|cookie|set-cookie|password|passwd|secret|token"
+    r"|private[-_]?key|signing[-_]?key|data[-_]?key|hmac|credential|dsn",
+    re.IGNORECASE,
+)
+_SENSITIVE_VALUE = re.compile(
+    rf"{TOKEN_PATTERN.pattern}"
+    r"|(?i:bearer)\s+[A-Za-z0-9._~+/=-]+"
+    r"|eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"
+    r"|-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----"
+    r"|(?i:sk-[A-Za-z0-9_-]{16,})"
+)
+
+
+def scrub_text(text: str) -> str:
+    return _SENSITIVE_VALUE.sub(REDACTED, text)
+
+
+def scrub(value: Any, key: str | None = None) -> Any:
+    """Recursively redact sensitive keys and anything that looks like a credential."""
+    if key is not None and _SENSITIVE_KEY.search(key):
+        return REDACTED
+    if isinstance(value, str):
+        return scrub_text(value)
+    if isinstance(value, Mapping):
+        return {k: scrub(v, str(k)) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        # Sentry sends headers as [name, value] pairs; a sensitive name redacts its value.
+        if len(value) == 2 and isinstance(value[0], str) and _SENSITIVE_KEY.search(value[0]):
+            return [value[0], REDACTED]
+        return [scrub(item) for item in value]
+    return value
+
+
+def before_send(event: Any, _hint: Any) -> Any:
+    return scrub(event)
+
+
+class RedactingFilter(logging.Filter):
+    """Last line of defence for log records: render, then redact the final message."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = scrub_text(record.getMessage())
+        record.args = None
+        return True
+
+
+def configure_logging(settings: Settings) -> None:
+    handler = logging.StreamHandler()
+    handler.addFilter(RedactingFilter())
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    root = logging.getLogger()
+    root.handlers = [handler]
+    root.setLevel(settings.log_level)
+
+
+def init_sentry(settings: Settings, transport: Any = None) -> bool:
+    """On only when GATEHOUSE_SENTRY_DSN is set. Returns whether Sentry was started."""
+    if settings.sentry_dsn is None:
+        return False
+    options: dict[str, Any] = {}
+    if transport is not None:
+        options["transport"] = transport
+    sentry_sdk.init(
+        dsn=settings.sentry_dsn.get_secret_value(),
+        environment=settings.sentry_environment,
+        send_default_pii=False,
+        before_send=before_send,
+        before_send_transaction=before_send,
+        max_request_body_size="never",
+        traces_sample_rate=0.0,
+        **options,
+    )
+    return True

@@ -1,0 +1,1 @@
+"""Scoped tokens: issue, verify, rotate and revoke."""

@@ -1,0 +1,67 @@
+"""The verified-token cache behind the warm path: no argon2, no database round trip.
+
+Correctness rules, because "revoked keys keep working from caches" is the classic gateway bug:
+- A commit that revokes or rotates clears this process's cache before the response returns.
+- Other processes learn through the `cache_epochs` row, polled every ~250 ms; any change clears.
+- The cache only answers while a poll has succeeded within the staleness bound (< 2 s): if the
+  poller stalls or the database is unreachable, every lookup goes cold instead of trusting
+  stale entries.
+- A lookup that started before an invalidation may not insert its (possibly stale) result.
+"""
+
+import threading
+import time
+from collections.abc import Callable
+
+from controlplane.auth.principal import TokenGrant
+
+
+class TokenCache:
+    def __init__(
+        self,
+        max_size: int,
+        staleness_seconds: float,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._max_size = max_size
+        self._staleness = staleness_seconds
+        self._monotonic = monotonic
+        self._entries: dict[str, TokenGrant] = {}
+        self._lock = threading.Lock()
+        self._generation = 0
+        self._epoch: int | None = None
+        self._fresh_until = 0.0
+
+    @property
+    def generation(self) -> int:
+        return self._generation
+
+    @property
+    def size(self) -> int:
+        return len(self._entries)
+
+    def get(self, digest: str) -> TokenGrant | None:
+        if self._monotonic() > self._fresh_until:
+            return None
+        return self._entries.get(digest)
+
+    def put(self, digest: str, grant: TokenGrant, generation: int) -> None:
+        with self._lock:
+            if generation != self._generation or self._max_size == 0:
+                return
+            if len(self._entries) >= self._max_size:
+                # Wholesale eviction keeps this O(1) and lock-light; refills are one query each.
+                self._entries.clear()
+            self._entries[digest] = grant
+
+    def invalidate(self) -> None:
+        with self._lock:
+            self._generation += 1
+            self._entries.clear()
+
+    def observe_epoch(self, epoch: int) -> None:
+        """Called by the poller after every successful read of the shared epoch."""
+        if epoch != self._epoch:
+            self.invalidate()
+            self._epoch = epoch
+        self._fresh_until = self._monotonic() + self._staleness

@@ -1,0 +1,157 @@
+"""Every token query lives here. Functions flush at most; the boundary commits."""
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from sqlalchemy import Connection, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from controlplane.tokens.models import CacheEpoch, Token, TokenSecret
+
+TOKENS_EPOCH = "tokens"
+
+
+def get_by_accessor(session: Session, accessor: str, *, lock: bool = False) -> Token | None:
+    query = select(Token).where(Token.accessor == accessor)
+    if lock:
+        query = query.with_for_update()
+    return session.scalars(query).one_or_none()
+
+
+def get(session: Session, token_id: str, *, lock: bool = False) -> Token | None:
+    query = select(Token).where(Token.id == token_id)
+    if lock:
+        query = query.with_for_update()
+    return session.scalars(query).one_or_none()
+
+
+def find_live_by_secret(
+    session: Session, digest: str, now: datetime
+) -> tuple[Token, TokenSecret] | None:
+    row = session.execute(
+        select(Token, TokenSecret)
+        .join(TokenSecret, TokenSecret.token_id == Token.id)
+        .where(
+            TokenSecret.secret_hmac == digest,
+            Token.revoked_at.is_(None),
+            Token.expires_at > now,
+            or_(TokenSecret.valid_until.is_(None), TokenSecret.valid_until > now),
+        )
+    ).one_or_none()
+    return None if row is None else (row[0], row[1])
+
+
+def add(session: Session, token: Token, secret: TokenSecret) -> None:
+    session.add(token)
+    session.flush()
+    session.add(secret)
+    session.flush()
+
+
+def list_for_workspace(
+    session: Session,
+    workspace_id: str,
+    *,
+    after: str | None,
+    limit: int,
+    include_revoked: bool,
+    agent_id: str | None = None,
+) -> Sequence[Token]:
+    query = select(Token).where(Token.workspace_id == workspace_id)
+    if not include_revoked:
+        query = query.where(Token.revoked_at.is_(None))
+    if agent_id is not None:
+        query = query.where(Token.agent_id == agent_id)
+    if after is not None:
+        query = query.where(Token.id > after)
+    return session.scalars(query.order_by(Token.id).limit(limit)).all()
+
+
+def subtree_ids(session: Session, root_ids: Iterable[str]) -> list[str]:
+    """The roots and every descendant, at any depth, in one recursive query."""
+    roots = list(root_ids)
+    if not roots:
+        return []
+    tree = select(Token.id).where(Token.id.in_(roots)).cte("tree", recursive=True)
+    tree = tree.union_all(select(Token.id).join(tree, Token.parent_id == tree.c.id))
+    return list(session.scalars(select(tree.c.id)).all())
+
+
+def revoke(
+    session: Session, token_ids: Sequence[str], *, now: datetime, by: str, reason: str
+) -> list[str]:
+    """Revoke the live tokens among `token_ids`; return their accessors."""
+    if not token_ids:
+        return []
+    live = session.execute(
+        select(Token.id, Token.accessor).where(Token.id.in_(token_ids), Token.revoked_at.is_(None))
+    ).all()
+    if not live:
+        return []
+    session.execute(
+        update(Token)
+        .where(Token.id.in_([row[0] for row in live]), Token.revoked_at.is_(None))
+        .values(revoked_at=now, revoked_by=by, revocation_reason=reason)
+        .execution_options(synchronize_session="fetch")
+    )
+    return sorted(row[1] for row in live)
+
+
+def ids_created_by(session: Session, user_id: str, workspace_id: str | None) -> list[str]:
+    query = select(Token.id).where(Token.user_id == user_id, Token.revoked_at.is_(None))
+    if workspace_id is not None:
+        query = query.where(Token.workspace_id == workspace_id)
+    return list(session.scalars(query).all())
+
+
+def retire_current_secrets(session: Session, token_id: str, valid_until: datetime) -> None:
+    session.execute(
+        update(TokenSecret)
+        .where(TokenSecret.token_id == token_id, TokenSecret.valid_until.is_(None))
+        .values(valid_until=valid_until)
+    )
+
+
+def consume_use(connection: Connection, token_id: str) -> bool:
+    """Atomically take one use; False when the limit is spent. Safe under any concurrency."""
+    result = connection.execute(
+        update(Token)
+        .where(
+            Token.id == token_id,
+            Token.revoked_at.is_(None),
+            Token.use_limit.is_not(None),
+            Token.use_count < Token.use_limit,
+        )
+        .values(use_count=Token.use_count + 1)
+    )
+    return int(getattr(result, "rowcount", 0)) == 1
+
+
+def record_last_used(
+    connection: Connection, updates: dict[str, tuple[datetime, str | None]]
+) -> None:
+    for token_id, (used_at, client_ip) in updates.items():
+        connection.execute(
+            update(Token)
+            .where(
+                Token.id == token_id,
+                or_(Token.last_used_at.is_(None), Token.last_used_at < used_at),
+            )
+            .values(last_used_at=used_at, last_used_ip=client_ip)
+        )
+
+
+def bump_epoch(session: Session, name: str = TOKENS_EPOCH) -> None:
+    updated = session.execute(
+        update(CacheEpoch).where(CacheEpoch.name == name).values(epoch=CacheEpoch.epoch + 1)
+    )
+    if int(getattr(updated, "rowcount", 0)) == 0:
+        session.add(CacheEpoch(name=name, epoch=1))
+        session.flush()
+
+
+def read_epoch(connection: Connection, name: str = TOKENS_EPOCH) -> int:
+    value = connection.execute(
+        select(func.coalesce(func.max(CacheEpoch.epoch), 0)).where(CacheEpoch.name == name)
+    ).scalar_one()
+    return int(value)

@@ -1,0 +1,61 @@
+"""Request and response shapes for scoped tokens. The secret appears in one response only."""
+
+import ipaddress
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import Field, field_validator
+
+from controlplane.kit.schemas import Description, RequestModel, ResponseModel
+
+
+class TokenCreate(RequestModel):
+    scopes: Annotated[list[str], Field(min_length=1, max_length=32)]
+    agent_id: str | None = None
+    ttl_seconds: Annotated[int, Field(ge=60)] | None = None
+    description: Description = ""
+    use_limit: Annotated[int, Field(ge=1)] | None = None
+    cidrs: Annotated[list[str], Field(max_length=32)] = []
+    parent_accessor: str | None = None
+
+    @field_validator("cidrs")
+    @classmethod
+    def _valid_networks(cls, value: list[str]) -> list[str]:
+        return [str(ipaddress.ip_network(cidr, strict=False)) for cidr in value]
+
+
+class TokenRotate(RequestModel):
+    overlap_seconds: Annotated[int, Field(ge=0, le=7 * 86_400)] | None = None
+
+
+class TokenRevoke(RequestModel):
+    reason: Annotated[str, Field(max_length=500)] = ""
+
+
+class TokenOut(ResponseModel):
+    accessor: str
+    workspace_id: str | None
+    agent_id: str | None
+    scopes: list[str]
+    description: str
+    created_by: str
+    parent_accessor: str | None = None
+    created_at: datetime
+    expires_at: datetime
+    use_limit: int | None
+    use_count: int
+    cidrs: list[str]
+    last_used_at: datetime | None
+    last_used_ip: str | None
+    revoked_at: datetime | None
+    revoked_by: str | None
+    revocation_reason: str | None
+
+
+class TokenIssued(TokenOut):
+    token: str = Field(description="The secret. Shown once, here; store it now.")
+
+
+class TokenRevoked(ResponseModel):
+    accessor: str
+    revoked: list[str] = Field(description="Accessors revoked: the token and its descendants.")

@@ -1,0 +1,218 @@
+"""Token rules: issue within the creator's reach, rotate with overlap, revoke whole trees."""
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from controlplane.audit_events import service as audit
+from controlplane.auth.policy import Resource, assert_scopes_assignable, authorize
+from controlplane.auth.principal import Principal
+from controlplane.auth.scopes import Scope
+from controlplane.context import Ctx
+from controlplane.db import after_commit
+from controlplane.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from controlplane.identity import service as identity
+from controlplane.identity.models import User
+from controlplane.kit.clock import utcnow
+from controlplane.kit.ids import new_id
+from controlplane.tokens import repository
+from controlplane.tokens.format import generate_accessor, generate_token, secret_hmac
+from controlplane.tokens.models import Token, TokenSecret
+from controlplane.tokens.schemas import TokenCreate
+from controlplane.tokens.verifier import networks_within
+
+
+def _new_secret(ctx: Ctx, token_id: str) -> tuple[TokenSecret, str]:
+    raw = generate_token()
+    secret = TokenSecret(
+        id=new_id("sec"), token_id=token_id, secret_hmac=secret_hmac(ctx.app.token_key, raw)
+    )
+    return secret, raw
+
+
+def _changed_tokens(ctx: Ctx) -> None:
+    """Tell every process's cache: this one right after commit, the others via the epoch."""
+    repository.bump_epoch(ctx.session)
+    after_commit(ctx.session, ctx.app.verifier.cache.invalidate)
+
+
+def _expiry(
+    ctx: Ctx, ttl_seconds: int | None, parent: Token | None, now: datetime
+) -> datetime:
+    settings = ctx.app.settings
+    if ttl_seconds is not None and ttl_seconds > settings.token_max_ttl_seconds:
+        raise ValidationFailed(
+            f"ttl_seconds: at most {settings.token_max_ttl_seconds}",
+            extra={"field": "ttl_seconds"},
+        )
+    expires_at = now + timedelta(seconds=ttl_seconds or settings.token_default_ttl_seconds)
+    if parent is not None and expires_at > parent.expires_at:
+        if ttl_seconds is not None:
+            raise Forbidden("a child token cannot outlive its parent", code="ttl_exceeds_parent")
+        expires_at = parent.expires_at
+    return expires_at
+
+
+def issue_personal_token(ctx: Ctx, user: User, description: str) -> tuple[Token, str]:
+    """A token acting as `user` itself (all scopes, capped by the user's live roles)."""
+    now = utcnow()
+    token = Token(
+        id=new_id("tok"),
+        accessor=generate_accessor(),
+        workspace_id=None,
+        user_id=user.id,
+        created_by=user.id,
+        scopes=sorted(str(scope) for scope in Scope),
+        description=description,
+        created_at=now,
+        expires_at=now + timedelta(seconds=ctx.app.settings.token_max_ttl_seconds),
+        cidrs=[],
+    )
+    secret, raw = _new_secret(ctx, token.id)
+    repository.add(ctx.session, token, secret)
+    return token, raw
+
+
+def _parent_for(ctx: Ctx, principal: Principal, workspace_id: str, accessor: str | None) -> Token | None:
+    """A token principal always becomes the parent; a user may name one explicitly."""
+    if principal.token is not None:
+        if accessor is not None:
+            raise Forbidden("a token can only create children of itself", code="parent_mismatch")
+        parent = repository.get(ctx.session, principal.token.token_id, lock=True)
+    elif accessor is not None:
+        parent = repository.get_by_accessor(ctx.session, accessor, lock=True)
+        if parent is None or parent.workspace_id != workspace_id:
+            raise NotFound("token not found")
+    else:
+        return None
+    if parent is None or parent.revoked_at is not None or parent.expires_at <= utcnow():
+        raise Conflict("the parent token is revoked or expired", code="parent_inactive")
+    return parent
+
+
+def issue(ctx: Ctx, workspace_id: str, body: TokenCreate) -> tuple[Token, str]:
+    principal = ctx.require_principal()
+    identity.workspace_for(ctx, workspace_id, Scope.TOKENS_WRITE)
+    requested = frozenset(body.scopes)
+    assert_scopes_assignable(principal, requested, workspace_id)
+    parent = _parent_for(ctx, principal, workspace_id, body.parent_accessor)
+    agent_id = body.agent_id
+    if agent_id is not None:
+        identity.get_agent(ctx, workspace_id, agent_id, Scope.TOKENS_WRITE)
+    if parent is not None:
+        if not requested <= set(parent.scopes):
+            raise Forbidden("a child token cannot hold scopes its parent lacks",
+                            code="scope_escalation")
+        if parent.agent_id is not None and agent_id != parent.agent_id:
+            raise Forbidden("a child of an agent-bound token is bound to the same agent",
+                            code="agent_bound")
+        if parent.cidrs and not networks_within(body.cidrs, parent.cidrs):
+            raise Forbidden("a child token's networks must lie within its parent's",
+                            code="cidr_escalation")
+    now = utcnow()
+    token = Token(
+        id=new_id("tok"),
+        accessor=generate_accessor(),
+        workspace_id=workspace_id,
+        agent_id=agent_id,
+        user_id=principal.user_id,
+        created_by=principal.actor_id,
+        parent_id=parent.id if parent is not None else None,
+        scopes=sorted(requested),
+        description=body.description,
+        created_at=now,
+        expires_at=_expiry(ctx, body.ttl_seconds, parent, now),
+        use_limit=body.use_limit,
+        cidrs=body.cidrs or (list(parent.cidrs) if parent is not None else []),
+    )
+    secret, raw = _new_secret(ctx, token.id)
+    repository.add(ctx.session, token, secret)
+    audit.record(ctx, "token.create", target_type="token", target_id=token.accessor,
+                 workspace_id=workspace_id,
+                 details={"scopes": token.scopes, "agent_id": agent_id,
+                          "expires_at": token.expires_at.isoformat(),
+                          "parent": parent.accessor if parent is not None else None})
+    return token, raw
+
+
+def _visible_token(ctx: Ctx, accessor: str, action: Scope, *, lock: bool = False) -> Token:
+    principal = ctx.require_principal()
+    token = repository.get_by_accessor(ctx.session, accessor, lock=lock)
+    if token is None:
+        raise NotFound("token not found")
+    if token.workspace_id is None:
+        # Personal tokens are visible to their owner and to instance admins only.
+        if token.user_id != principal.user_id and not (
+            principal.is_admin and principal.workspace_bound is None
+        ):
+            raise NotFound("token not found")
+        return token
+    authorize(principal, action, Resource("token", token.workspace_id, token.agent_id))
+    return token
+
+
+def get(ctx: Ctx, accessor: str) -> Token:
+    return _visible_token(ctx, accessor, Scope.TOKENS_READ)
+
+
+def parent_accessor(ctx: Ctx, token: Token) -> str | None:
+    if token.parent_id is None:
+        return None
+    parent = repository.get(ctx.session, token.parent_id)
+    return parent.accessor if parent is not None else None
+
+
+def list_for_workspace(
+    ctx: Ctx, workspace_id: str, *, after: str | None, limit: int, include_revoked: bool
+) -> Sequence[Token]:
+    identity.workspace_for(ctx, workspace_id, Scope.TOKENS_READ)
+    token = ctx.require_principal().token
+    return repository.list_for_workspace(
+        ctx.session, workspace_id, after=after, limit=limit, include_revoked=include_revoked,
+        agent_id=token.agent_id if token is not None else None,
+    )
+
+
+def revoke(ctx: Ctx, accessor: str, reason: str) -> list[str]:
+    """Revoke the token and every descendant, at any depth, in this transaction."""
+    root = _visible_token(ctx, accessor, Scope.TOKENS_WRITE, lock=True)
+    revoked = _revoke_tree(ctx, [root.id], reason or "revoked")
+    audit.record(ctx, "token.revoke", target_type="token", target_id=root.accessor,
+                 workspace_id=root.workspace_id,
+                 details={"reason": reason, "revoked": revoked})
+    return revoked
+
+
+def _revoke_tree(ctx: Ctx, root_ids: list[str], reason: str) -> list[str]:
+    ids = repository.subtree_ids(ctx.session, root_ids)
+    revoked = repository.revoke(
+        ctx.session, ids, now=utcnow(), by=ctx.require_principal().actor_id, reason=reason
+    )
+    if revoked:
+        _changed_tokens(ctx)
+    return revoked
+
+
+def revoke_created_by(ctx: Ctx, user_id: str, workspace_id: str | None, reason: str) -> list[str]:
+    """Tokens a user created (and their trees) die with the user's access."""
+    return _revoke_tree(ctx, repository.ids_created_by(ctx.session, user_id, workspace_id), reason)
+
+
+def rotate(ctx: Ctx, accessor: str, overlap_seconds: int | None) -> tuple[Token, str]:
+    token = _visible_token(ctx, accessor, Scope.TOKENS_WRITE, lock=True)
+    now = utcnow()
+    if token.revoked_at is not None or token.expires_at <= now:
+        raise Conflict("a revoked or expired token cannot be rotated", code="token_inactive")
+    overlap = timedelta(
+        seconds=ctx.app.settings.token_rotation_overlap_seconds
+        if overlap_seconds is None
+        else overlap_seconds
+    )
+    repository.retire_current_secrets(ctx.session, token.id, min(now + overlap, token.expires_at))
+    secret, raw = _new_secret(ctx, token.id)
+    ctx.session.add(secret)
+    ctx.session.flush()
+    _changed_tokens(ctx)
+    audit.record(ctx, "token.rotate", target_type="token", target_id=token.accessor,
+                 workspace_id=token.workspace_id,
+                 details={"old_secret_valid_until": (now + overlap).isoformat()})
+    return token, raw

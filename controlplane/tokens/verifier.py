@@ -1,0 +1,115 @@
+"""Turns a presented scoped token into a TokenGrant. This is the hot path of every request.
+
+Order matters: the format and checksum are checked before anything else, so garbage never
+reaches the database; then the cache; only a miss costs one indexed query.
+"""
+
+import ipaddress
+from collections.abc import Callable
+
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from controlplane.auth.principal import TokenGrant
+from controlplane.db import transaction
+from controlplane.errors import Forbidden, ServiceUnavailable, Unauthenticated
+from controlplane.kit.clock import utcnow
+from controlplane.tokens import repository
+from controlplane.tokens.cache import TokenCache
+from controlplane.tokens.format import is_well_formed, secret_hmac
+from controlplane.tokens.models import Token, TokenSecret
+from controlplane.tokens.usage import UsageTracker
+
+
+def grant_from_rows(token: Token, secret: TokenSecret) -> TokenGrant:
+    return TokenGrant(
+        token_id=token.id,
+        accessor=token.accessor,
+        workspace_id=token.workspace_id,
+        agent_id=token.agent_id,
+        user_id=token.user_id,
+        scopes=frozenset(token.scopes),
+        expires_at=token.expires_at,
+        secret_valid_until=secret.valid_until,
+        use_limit=token.use_limit,
+        cidrs=tuple(token.cidrs or ()),
+    )
+
+
+def ip_allowed(cidrs: tuple[str, ...], client_ip: str | None) -> bool:
+    if not cidrs:
+        return True
+    if client_ip is None:
+        return False
+    try:
+        address = ipaddress.ip_address(client_ip)
+    except ValueError:
+        return False
+    return any(address in ipaddress.ip_network(cidr, strict=False) for cidr in cidrs)
+
+
+class TokenVerifier:
+    def __init__(
+        self,
+        hmac_key: bytes,
+        session_factory: Callable[[], Session],
+        cache: TokenCache,
+        usage: UsageTracker,
+    ) -> None:
+        self._key = hmac_key
+        self._session_factory = session_factory
+        self.cache = cache
+        self._usage = usage
+
+    def digest(self, raw: str) -> str:
+        return secret_hmac(self._key, raw)
+
+    def verify(self, raw: str, client_ip: str | None) -> TokenGrant:
+        if not is_well_formed(raw):
+            raise Unauthenticated("malformed")
+        digest = secret_hmac(self._key, raw)
+        grant = self.cache.get(digest)
+        if grant is None:
+            grant = self._load(digest)
+        now = utcnow()
+        if grant.expires_at <= now or (
+            grant.secret_valid_until is not None and grant.secret_valid_until <= now
+        ):
+            raise Unauthenticated("expired")
+        if not ip_allowed(grant.cidrs, client_ip):
+            raise Forbidden("this token may not be used from this address", code="ip_not_allowed")
+        if grant.use_limit is not None and not self._consume(grant.token_id):
+            raise Unauthenticated("use_limit_spent")
+        self._usage.touch(grant.token_id, client_ip, now)
+        return grant
+
+    def _load(self, digest: str) -> TokenGrant:
+        generation = self.cache.generation
+        try:
+            with transaction(self._session_factory) as session:
+                found = repository.find_live_by_secret(session, digest, utcnow())
+        except OperationalError as error:
+            # A database outage is an outage, not a wave of 401s that clients treat as final.
+            raise ServiceUnavailable("credential store unavailable") from error
+        if found is None:
+            raise Unauthenticated("unknown_or_revoked")
+        grant = grant_from_rows(*found)
+        self.cache.put(digest, grant, generation)
+        return grant
+
+    def _consume(self, token_id: str) -> bool:
+        with transaction(self._session_factory) as session:
+            return repository.consume_use(session.connection(), token_id)
+
+
+def networks_within(children: list[str], parents: list[str]) -> bool:
+    """Every child network lies inside one of the parent networks (empty child: inherits)."""
+    parent_networks = [ipaddress.ip_network(cidr, strict=False) for cidr in parents]
+    for cidr in children:
+        child = ipaddress.ip_network(cidr, strict=False)
+        if not any(
+            child.version == parent.version and child.subnet_of(parent)  # type: ignore[arg-type] - versions checked on the left
+            for parent in parent_networks
+        ):
+            return False
+    return True
