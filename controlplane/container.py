@@ -4,6 +4,7 @@ The HTTP app, the CLI's local commands and the tests all build one of these; tes
 session factory bound to their rolled-back connection.
 """
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,8 +66,7 @@ class Container:
         keyring = Keyring(
             keys_dir / "signing", settings.signing_key_overlap_seconds, settings.signing_key_file
         )
-        cache = TokenCache(settings.token_cache_size, settings.token_cache_staleness_seconds)
-        usage = UsageTracker(settings.last_used_write_interval_seconds)
+        verifier, maintenance = _token_runtime(settings, token_key, session_factory)
         return cls(
             settings=settings,
             engine=engine,
@@ -80,11 +80,32 @@ class Container:
             passwords=Passwords(
                 settings.argon2_time_cost, settings.argon2_memory_cost, settings.argon2_parallelism
             ),
-            verifier=TokenVerifier(token_key, session_factory, cache, usage),
-            maintenance=TokenMaintenance(
-                session_factory, cache, usage, settings.revocation_poll_seconds
-            ),
+            verifier=verifier,
+            maintenance=maintenance,
         )
+
+    def rebind(self, session_factory: Callable[[], Session], **settings: object) -> "Container":
+        """The same keys and settings over another session factory, with a fresh cache."""
+        new_settings = self.settings.model_copy(update=settings)
+        verifier, maintenance = _token_runtime(new_settings, self.token_key, session_factory)
+        return dataclasses.replace(
+            self,
+            settings=new_settings,
+            session_factory=session_factory,
+            verifier=verifier,
+            maintenance=maintenance,
+        )
+
+
+def _token_runtime(
+    settings: Settings, token_key: bytes, session_factory: Callable[[], Session]
+) -> tuple[TokenVerifier, TokenMaintenance]:
+    cache = TokenCache(settings.token_cache_size, settings.token_cache_staleness_seconds)
+    usage = UsageTracker(settings.last_used_write_interval_seconds)
+    return (
+        TokenVerifier(token_key, session_factory, cache, usage),
+        TokenMaintenance(session_factory, cache, usage, settings.revocation_poll_seconds),
+    )
 
 
 def _create_private_sqlite_file(settings: Settings) -> None:
