@@ -14,6 +14,7 @@ from controlplane.tokens.format import TOKEN_PATTERN
 REQUESTS = Counter("gatehouse_http_requests", "HTTP requests", ["method", "route", "status"])
 REQUEST_LATENCY = Histogram("gatehouse_http_request_seconds", "HTTP request latency", ["route"])
 AUTH_FAILURES = Counter("gatehouse_auth_failures", "Refused credentials", ["reason"])
+CACHE_LOOKUPS = Counter("gatehouse_token_cache_lookups", "Token cache lookups", ["result"])
 
 REDACTED = "[redacted]"
 _SENSITIVE_KEY = re.compile(

@@ -79,3 +79,16 @@ ROLE_RANK = {
     Role.SUPPORT: 2,
     Role.VIEWER: 1,
 }
+
+
+def role_table_markdown() -> str:
+    """The README's role table, generated so that the docs cannot drift from the code."""
+    roles = list(Role)
+    lines = [
+        "| scope | " + " | ".join(roles) + " |",
+        "|---|" + "---|" * len(roles),
+    ]
+    for scope in sorted(WORKSPACE_SCOPES):
+        marks = " | ".join("✓" if scope in ROLE_SCOPES[role] else "" for role in roles)
+        lines.append(f"| `{scope}` | {marks} |")
+    return "\n".join(lines)

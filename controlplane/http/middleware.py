@@ -24,7 +24,7 @@ def _request_id(scope: Scope) -> str:
             candidate = value.decode("latin-1")
             # A client's id is kept only if it is safe to echo into logs and headers.
             if _REQUEST_ID.fullmatch(candidate):
-                return candidate
+                return str(candidate)
     return secrets.token_hex(12)
 
 

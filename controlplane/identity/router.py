@@ -118,7 +118,9 @@ def get_agent(workspace_id: str, agent_id: str, ctx: AgentsRead) -> AgentOut:
     response_model=PluginOut,
     status_code=201,
 )
-def add_plugin(workspace_id: str, agent_id: str, body: PluginCreate, ctx: AgentsWrite) -> PluginOut:
+def add_plugin(
+    workspace_id: str, agent_id: str, body: PluginCreate, ctx: AgentsWrite
+) -> PluginOut:
     return PluginOut.model_validate(service.add_plugin(ctx, workspace_id, agent_id, body))
 
 

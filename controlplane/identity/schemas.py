@@ -19,7 +19,7 @@ class LoginRequest(RequestModel):
 
 class LoginResponse(ResponseModel):
     access_token: str
-    token_type: Literal["bearer"] = "bearer"
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 - a scheme name, not a secret
     expires_in: int
 
 

@@ -14,7 +14,7 @@ import zlib
 
 from controlplane.kit.base62 import encode_fixed, random_string
 
-TOKEN_PREFIX = "gth_"
+TOKEN_PREFIX = "gth_"  # noqa: S105 - a public prefix, not a secret
 ACCESSOR_PREFIX = "acc_"
 _BODY_LENGTH = 30
 _CHECKSUM_LENGTH = 6

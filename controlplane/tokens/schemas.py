@@ -15,7 +15,7 @@ class TokenCreate(RequestModel):
     ttl_seconds: Annotated[int, Field(ge=60)] | None = None
     description: Description = ""
     use_limit: Annotated[int, Field(ge=1)] | None = None
-    cidrs: Annotated[list[str], Field(max_length=32)] = []
+    cidrs: Annotated[list[str], Field(max_length=32, default_factory=list)]
     parent_accessor: str | None = None
 
     @field_validator("cidrs")

@@ -14,6 +14,7 @@ from controlplane.auth.principal import TokenGrant
 from controlplane.db import transaction
 from controlplane.errors import Forbidden, ServiceUnavailable, Unauthenticated
 from controlplane.kit.clock import utcnow
+from controlplane.observability import CACHE_LOOKUPS
 from controlplane.tokens import repository
 from controlplane.tokens.cache import TokenCache
 from controlplane.tokens.format import is_well_formed, secret_hmac
@@ -70,7 +71,10 @@ class TokenVerifier:
         digest = secret_hmac(self._key, raw)
         grant = self.cache.get(digest)
         if grant is None:
+            CACHE_LOOKUPS.labels("miss").inc()
             grant = self._load(digest)
+        else:
+            CACHE_LOOKUPS.labels("hit").inc()
         now = utcnow()
         if grant.expires_at <= now or (
             grant.secret_valid_until is not None and grant.secret_valid_until <= now
@@ -105,11 +109,18 @@ class TokenVerifier:
 def networks_within(children: list[str], parents: list[str]) -> bool:
     """Every child network lies inside one of the parent networks (empty child: inherits)."""
     parent_networks = [ipaddress.ip_network(cidr, strict=False) for cidr in parents]
-    for cidr in children:
-        child = ipaddress.ip_network(cidr, strict=False)
-        if not any(
-            child.version == parent.version and child.subnet_of(parent)  # type: ignore[arg-type] - versions checked on the left
-            for parent in parent_networks
-        ):
-            return False
-    return True
+    return all(
+        any(_subnet_of(ipaddress.ip_network(cidr, strict=False), p) for p in parent_networks)
+        for cidr in children
+    )
+
+
+def _subnet_of(
+    child: ipaddress.IPv4Network | ipaddress.IPv6Network,
+    parent: ipaddress.IPv4Network | ipaddress.IPv6Network,
+) -> bool:
+    if isinstance(child, ipaddress.IPv4Network) and isinstance(parent, ipaddress.IPv4Network):
+        return child.subnet_of(parent)
+    if isinstance(child, ipaddress.IPv6Network) and isinstance(parent, ipaddress.IPv6Network):
+        return child.subnet_of(parent)
+    return False

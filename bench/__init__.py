@@ -1,0 +1,1 @@
+"""Benchmarks: run with `make bench` or `.venv/bin/python -m bench.<name>`."""

@@ -1,0 +1,113 @@
+"""A throwaway Gatehouse for benchmarks: fresh home, fresh database, one admin, one token.
+
+Everything goes through the real code paths: `Container.build`, `migrate.upgrade`,
+`identity.bootstrap` and `tokens.issue`, exactly as `gatehouse init` and the API do.
+"""
+
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import make_url, text
+
+from controlplane import migrate
+from controlplane.config import Settings
+from controlplane.container import Container
+from controlplane.context import Ctx
+from controlplane.db import make_engine, transaction
+from controlplane.identity import service as identity
+from controlplane.tokens import repository as token_repository
+from controlplane.tokens import service as tokens
+from controlplane.tokens.schemas import TokenCreate
+
+CLIENT_IP = "127.0.0.1"
+TOKEN_SCOPES = ["agents:read", "proxy:invoke"]
+
+
+@dataclass(frozen=True)
+class Environment:
+    container: Container
+    token: str  # the raw scoped (workspace) token
+    token_accessor: str
+    session_jwt: str
+    user_id: str
+
+    def read_epoch(self) -> int:
+        with transaction(self.container.session_factory) as session:
+            return token_repository.read_epoch(session.connection())
+
+
+def bench_settings(home: Path, database_url: str | None) -> Settings:
+    # Explicit values, so a GATEHOUSE_* variable or a stray `.env` cannot change what is measured.
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg] - pydantic-settings init kwarg
+        home=home,
+        database_url=database_url,
+        dev_mode=False,
+        multi_user=False,
+        token_hmac_key=None,
+        token_hmac_key_file=None,
+        data_key=None,
+        data_key_file=None,
+        signing_key_file=None,
+        sentry_dsn=None,
+    )
+
+
+@contextmanager
+def environment(home: Path, database_url: str | None = None) -> Iterator[Environment]:
+    """Build, migrate and bootstrap; dispose of the engine afterwards."""
+    container = Container.build(bench_settings(home, database_url))
+    try:
+        migrate.upgrade(container.engine)
+        with transaction(container.session_factory) as session:
+            ctx = Ctx(session=session, app=container, client_ip=CLIENT_IP, request_id="bench")
+            user, workspace, _admin_token = identity.bootstrap(ctx)
+            owner = Ctx(
+                session=session,
+                app=container,
+                principal=identity.principal_for_user(ctx, user.id),
+                client_ip=CLIENT_IP,
+                request_id="bench",
+            )
+            row, raw = tokens.issue(
+                owner,
+                workspace.id,
+                TokenCreate(scopes=TOKEN_SCOPES, description="benchmark token"),
+            )
+        yield Environment(
+            container=container,
+            token=raw,
+            token_accessor=row.accessor,
+            session_jwt=container.session_tokens.issue(user.id),
+            user_id=user.id,
+        )
+    finally:
+        container.engine.dispose()
+
+
+def normalise_postgres_url(url: str) -> str:
+    if url.startswith("postgresql://"):
+        return "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return url
+
+
+@contextmanager
+def postgres_schema(base_url: str) -> Iterator[str]:
+    """A dedicated schema selected through `search_path`; dropped afterwards (as tests do)."""
+    base_url = normalise_postgres_url(base_url)
+    schema = f"gh_bench_{secrets.token_hex(6)}"
+    admin = make_engine(base_url, pool_size=1, max_overflow=0)
+    try:
+        with admin.begin() as connection:
+            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+        url = make_url(base_url).update_query_dict({"options": f"-csearch_path={schema}"})
+        try:
+            yield url.render_as_string(hide_password=False)
+        finally:
+            with admin.begin() as connection:
+                connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    finally:
+        admin.dispose()

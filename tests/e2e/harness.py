@@ -1,0 +1,99 @@
+"""Real `gatehouse` processes on loopback, driven the way an operator would drive them."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import IO, Any
+
+import httpx
+
+GATEHOUSE = str(Path(sys.executable).parent / "gatehouse")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def environment(home: Path, database_url: str | None, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GATEHOUSE_")}
+    env["GATEHOUSE_HOME"] = str(home)
+    if database_url is not None:
+        env["GATEHOUSE_DATABASE_URL"] = database_url
+    env.update(extra)
+    return env
+
+
+def run_cli(env: dict[str, str], *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(  # noqa: S603 - our own console script with fixed arguments
+        [GATEHOUSE, *args], env=env, input=stdin, capture_output=True, text=True, timeout=120,
+        check=False,
+    )
+
+
+def init_json(env: dict[str, str]) -> dict[str, Any]:
+    result = run_cli(env, "init", "--json")
+    assert result.returncode == 0, result.stderr
+    data: dict[str, Any] = json.loads(result.stdout)
+    return data
+
+
+class Server:
+    """`gatehouse serve` as a subprocess; stdout/stderr go to files for later inspection."""
+
+    def __init__(self, env: dict[str, str], logs: Path, port: int | None = None) -> None:
+        self.env = env
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.stdout_path = logs / f"serve-{self.port}.out"
+        self.stderr_path = logs / f"serve-{self.port}.err"
+        self._process: subprocess.Popen[bytes] | None = None
+        self._files: list[IO[bytes]] = []
+
+    def start(self, timeout: float = 60) -> "Server":
+        out, err = self.stdout_path.open("wb"), self.stderr_path.open("wb")
+        self._files = [out, err]
+        self._process = subprocess.Popen(  # noqa: S603 - our own console script
+            [GATEHOUSE, "serve", "--port", str(self.port)], env=self.env, stdout=out, stderr=err
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise RuntimeError(f"server exited early:\n{self.stderr_path.read_text()}")
+            try:
+                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
+                    return self
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"server did not become ready:\n{self.stderr_path.read_text()}")
+
+    def stop(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+        for handle in self._files:
+            handle.close()
+
+    @property
+    def stdout(self) -> str:
+        return self.stdout_path.read_text()
+
+    def client(self, token: str | None = None) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=30)
+
+    def __enter__(self) -> "Server":
+        return self.start()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
