@@ -42,7 +42,7 @@ class Environment:
 def bench_settings(home: Path, database_url: str | None) -> Settings:
     # Explicit values, so a GATEHOUSE_* variable or a stray `.env` cannot change what is measured.
     return Settings(
-        _env_file=None,  # type: ignore[call-arg] - pydantic-settings init kwarg
+        _env_file=None,
         home=home,
         database_url=database_url,
         dev_mode=False,
@@ -75,7 +75,7 @@ def environment(home: Path, database_url: str | None = None) -> Iterator[Environ
             row, raw = tokens.issue(
                 owner,
                 workspace.id,
-                TokenCreate(scopes=TOKEN_SCOPES, description="benchmark token"),
+                TokenCreate(scopes=TOKEN_SCOPES, description="benchmark token", cidrs=[]),
             )
         yield Environment(
             container=container,

@@ -254,7 +254,9 @@ def run_bench(seconds: float, rounds: int, postgres_url: str | None = None) -> d
             pg_url = stack.enter_context(postgres_schema(postgres_url))
             pg_env = stack.enter_context(environment(Path(tmp) / "pg-home", pg_url))
             environments.append(pg_env)
-            subjects.append(cold_subject(pg_env, "cold_postgres", "scoped token, cold (PostgreSQL)"))
+            subjects.append(
+                cold_subject(pg_env, "cold_postgres", "scoped token, cold (PostgreSQL)")
+            )
         baseline = baseline_batch(env)
         sql, argon2 = SqlCounter(), Argon2Counter()
         engines = [e.container.engine for e in environments]
@@ -331,8 +333,14 @@ def _per(value: float) -> str:
 
 def render_table(report: dict[str, Any], out: TextIO) -> None:
     env, settings = report["environment"], report["settings"]
-    header = ("subject", "verifications/s  median [min - max]", "rate / baseline", "cost",
-              "SQL/verify", "argon2")
+    header = (
+        "subject",
+        "verifications/s  median [min - max]",
+        "rate / baseline",
+        "cost",
+        "SQL/verify",
+        "argon2",
+    )
     rows = [
         (
             report["baseline"]["label"],

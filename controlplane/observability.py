@@ -61,6 +61,13 @@ class RedactingFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.msg = scrub_text(record.getMessage())
         record.args = None
+        # Tracebacks and stacks are rendered after filters run: render them here, redacted.
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = scrub_text(record.exc_text)
+        if record.stack_info:
+            record.stack_info = scrub_text(record.stack_info)
         return True
 
 
@@ -83,7 +90,7 @@ def init_sentry(settings: Settings, transport: Any = None) -> bool:
     sentry_sdk.init(
         dsn=settings.sentry_dsn.get_secret_value(),
         environment=settings.sentry_environment,
-        send_default_pii=False,
+        # No `send_default_pii`: unset means no PII, and sentry-sdk now warns when it is passed.
         before_send=before_send,
         before_send_transaction=before_send,
         max_request_body_size="never",

@@ -101,7 +101,11 @@ def tenant(session: Session, container: Container, name: str) -> Tenant:
     member(session, ws, viewer, Role.VIEWER)
     bot = agent(session, ws, f"{name}-agent")
     row, raw = token(
-        session, container, ws, owner, ["proxy:invoke", "agents:read", "tokens:read"],
+        session,
+        container,
+        ws,
+        owner,
+        ["proxy:invoke", "agents:read", "tokens:read"],
         agent_id=bot.id,
     )
     return Tenant(ws, owner, viewer, bot, raw, row.accessor)

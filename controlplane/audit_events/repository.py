@@ -15,11 +15,17 @@ def add(session: Session, event: AuditEvent) -> None:
 
 
 def count_since(
-    session: Session, action: str, since: datetime, *, target_id: str | None = None,
+    session: Session,
+    action: str,
+    since: datetime,
+    *,
+    target_id: str | None = None,
     client_ip: str | None = None,
 ) -> int:
-    query = select(func.count()).select_from(AuditEvent).where(
-        AuditEvent.action == action, AuditEvent.ts >= since
+    query = (
+        select(func.count())
+        .select_from(AuditEvent)
+        .where(AuditEvent.action == action, AuditEvent.ts >= since)
     )
     if target_id is not None:
         query = query.where(AuditEvent.target_id == target_id)

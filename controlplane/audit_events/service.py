@@ -76,9 +76,7 @@ def list_events(
         bound = principal.workspace_bound
         candidates = [bound] if bound is not None else list(principal.roles)
         readable = [ws for ws in candidates if Scope.AUDIT_READ in granted_scopes(principal, ws)]
-    include_instance = workspace_id is None and Scope.USERS_WRITE in granted_scopes(
-        principal, None
-    )
+    include_instance = workspace_id is None and Scope.USERS_WRITE in granted_scopes(principal, None)
     return repository.list_visible(
         ctx.session,
         workspace_ids=readable,

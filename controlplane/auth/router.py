@@ -25,11 +25,14 @@ def login(body: LoginRequest, ctx: PublicCtx) -> LoginResponse:
         token = identity.login(ctx, body.username, body.password)
     except identity.LoginFailed as failure:
         # The request's transaction rolls back; the failure is kept in a transaction of its own
-        # so that throttling and the audit trail see it.
+        # so that throttling and the audit trail see it. Roll back first: on SQLite the request
+        # holds the write lock, and the failure's transaction would wait on it until timeout.
+        ctx.session.rollback()
         with transaction(ctx.app.session_factory) as session:
             identity.record_login_failure(
-                Ctx(session=session, app=ctx.app, client_ip=ctx.client_ip,
-                    request_id=ctx.request_id),
+                Ctx(
+                    session=session, app=ctx.app, client_ip=ctx.client_ip, request_id=ctx.request_id
+                ),
                 failure,
             )
         raise Unauthenticated(failure.reason) from None

@@ -12,14 +12,14 @@ from controlplane.cli.client import (
     read_stdin_line,
     record_table,
     save_session,
-    warn,
+    segment,
 )
-from controlplane.cli.output import emit_json, errors, show
+from controlplane.cli.output import emit_json, errors, show, warn
 
 users_app = typer.Typer(help="User accounts (instance admins).", no_args_is_help=True)
 
 USER_COLUMNS = ["id", "username", "is_admin", "disabled_at", "created_at"]
-CURRENT_PASSWORD_ENV = "GATEHOUSE_CURRENT_PASSWORD"
+CURRENT_PASSWORD_ENV = "GATEHOUSE_CURRENT_PASSWORD"  # noqa: S105 - a variable name, not a secret
 
 PasswordStdin = Annotated[
     bool,
@@ -55,8 +55,14 @@ def login(
         reply = api.post("/v1/auth/login", {"username": username, "password": password})
         path = save_session(api.url, username, reply["access_token"])
     if as_json:
-        emit_json({"username": username, "url": api.url, "session_file": str(path),
-                   "expires_in": reply["expires_in"]})
+        emit_json(
+            {
+                "username": username,
+                "url": api.url,
+                "session_file": str(path),
+                "expires_in": reply["expires_in"],
+            }
+        )
     else:
         errors.print(f"logged in as {username}, session saved", highlight=False, markup=False)
     if os.environ.get("GATEHOUSE_TOKEN", "").strip():
@@ -117,10 +123,8 @@ def users_disable(
 ) -> None:
     """Disable a user; the tokens they created are revoked."""
     with connect() as api:
-        user_id = user if user.startswith("usr_") else None
-        if user_id is None:
-            user_id = find(api.get("/v1/users"), user, "user", name_key="username")["id"]
-        disabled = api.post(f"/v1/users/{user_id}/disable")
+        user_id = find(api.get("/v1/users"), user, "user", keys=("id", "username"))["id"]
+        disabled = api.post(f"/v1/users/{segment(user_id)}/disable")
     show(disabled, as_json=as_json, columns=USER_COLUMNS)
 
 
@@ -146,10 +150,16 @@ def users_passwd(
         if password_stdin:
             current = os.environ.get(CURRENT_PASSWORD_ENV) or None
         else:
-            current = typer.prompt(
-                "Current password (Enter if none)", hide_input=True, default="",
-                show_default=False, err=True,
-            ) or None
+            current = (
+                typer.prompt(
+                    "Current password (Enter if none)",
+                    hide_input=True,
+                    default="",
+                    show_default=False,
+                    err=True,
+                )
+                or None
+            )
         new = _new_password(password_stdin)
         api.put("/v1/me/password", {"current_password": current, "new_password": new})
     if as_json:

@@ -14,15 +14,16 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
+from urllib.parse import quote
 
 import httpx
 import typer
-from rich.markup import escape
+from pydantic import ValidationError
 
-from controlplane.cli.output import errors, table
+from controlplane.cli.output import fail, table, warn
+from controlplane.config import get_settings
 
 DEFAULT_URL = "http://127.0.0.1:8080"
-DEFAULT_HOME = ".gatehouse"
 SESSION_FILE = "cli-session"
 DEFAULT_WORKSPACE = "default"
 PAGE_SIZE = 500  # the API's maximum page size: fewest round trips when fetching everything
@@ -49,26 +50,16 @@ LimitOption = Annotated[
 ]
 
 
-def die(message: str) -> NoReturn:
-    """`error: <message>` on stderr, exit 1.
-
-    Not `output.fail()`: that one lets rich wrap at the console width (80 columns whenever
-    stderr is not a terminal) and reads rich markup inside the message, and an API's detail
-    must come out verbatim and on one line.
-    """
-    errors.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True, highlight=False)
-    raise typer.Exit(1)
-
-
-def warn(message: str) -> None:
-    errors.print(f"[yellow]warning:[/] {escape(message)}", soft_wrap=True, highlight=False)
+def segment(value: str) -> str:
+    """A user-typed value as one URL path segment: `a/../b` must not reach another route."""
+    return quote(value, safe="")
 
 
 def read_stdin_line(what: str) -> str:
     """The first line of stdin, for `--password-stdin`; the newline is not part of it."""
     line = sys.stdin.readline().rstrip("\r\n")
     if not line:
-        die(f"expected the {what} on stdin, got nothing")
+        fail(f"expected the {what} on stdin, got nothing")
     return line
 
 
@@ -80,9 +71,9 @@ def base_url() -> str:
     try:
         parsed = httpx.URL(url)
     except httpx.InvalidURL:
-        die(f"GATEHOUSE_URL is not a valid URL: {url}")
+        fail(f"GATEHOUSE_URL is not a valid URL: {url}")
     if parsed.scheme not in ("http", "https") or not parsed.host:
-        die(f"GATEHOUSE_URL must be an http:// or https:// URL, got {url}")
+        fail(f"GATEHOUSE_URL must be an http:// or https:// URL, got {url}")
     return url
 
 
@@ -96,9 +87,17 @@ def _is_loopback(host: str) -> bool:
 
 
 def home() -> Path:
-    # Read from the environment on each call rather than through the cached get_settings():
-    # the one process may serve several invocations (tests, shells embedding the app).
-    return Path(os.environ.get("GATEHOUSE_HOME") or DEFAULT_HOME)
+    # The environment first, read on every call: get_settings() is cached for the process, and
+    # in-process runs (the tests) change GATEHOUSE_HOME between invocations. The settings then
+    # add what `gatehouse serve` would also see: a `.env` file, and the default.
+    configured = os.environ.get("GATEHOUSE_HOME")
+    if configured:
+        return Path(configured)
+    try:
+        return get_settings().home
+    except ValidationError as error:
+        problem = error.errors()[0]
+        fail(f"invalid setting {'.'.join(map(str, problem['loc']))}: {problem['msg']}")
 
 
 def session_path() -> Path:
@@ -131,14 +130,14 @@ def credential(url: str) -> tuple[str, bool]:
         saved = json.loads(path.read_text(encoding="utf-8"))
         token, saved_url = saved["access_token"], saved["url"]
     except FileNotFoundError:
-        die(NO_CREDENTIAL)
+        fail(NO_CREDENTIAL)
     except OSError as error:
-        die(f"cannot read the saved session {path}: {error.strerror}")
+        fail(f"cannot read the saved session {path}: {error.strerror}")
     except (ValueError, KeyError, TypeError):
-        die(f"the saved session {path} is unreadable; run `gatehouse login` again")
+        fail(f"the saved session {path} is unreadable; run `gatehouse login` again")
     if saved_url != url:
         # A session is only ever sent to the server that issued it.
-        die(
+        fail(
             f"the saved session is for {saved_url}, not {url}; run `gatehouse login` "
             "or set GATEHOUSE_TOKEN"
         )
@@ -149,7 +148,7 @@ def credential(url: str) -> tuple[str, bool]:
 
 
 class Api:
-    """An httpx client that turns every failure into `die()` and every success into JSON."""
+    """An httpx client that turns every failure into `fail()` and every success into JSON."""
 
     def __init__(self, http: httpx.Client, url: str, *, from_session: bool) -> None:
         self._http = http
@@ -168,9 +167,9 @@ class Api:
         try:
             response = self._http.request(method, path, json=body, params=query)
         except httpx.TimeoutException:
-            die(f"Gatehouse at {self.url} did not answer within {TIMEOUT_SECONDS:g}s")
+            fail(f"Gatehouse at {self.url} did not answer within {TIMEOUT_SECONDS:g}s")
         except httpx.HTTPError as error:
-            die(f"cannot reach Gatehouse at {self.url}: {str(error) or type(error).__name__}")
+            fail(f"cannot reach Gatehouse at {self.url}: {str(error) or type(error).__name__}")
         if not response.is_success:
             self._refuse(response)
         if response.status_code == 204 or not response.content:
@@ -178,7 +177,7 @@ class Api:
         try:
             return response.json()
         except ValueError:
-            die(f"unexpected non-JSON reply from {self.url}{path} (HTTP {response.status_code})")
+            fail(f"unexpected non-JSON reply from {self.url}{path} (HTTP {response.status_code})")
 
     def _refuse(self, response: httpx.Response) -> NoReturn:
         try:
@@ -191,7 +190,7 @@ class Api:
             message = f"HTTP {response.status_code} from {self.url}{response.request.url.path}"
         if response.status_code == 401 and self._from_session:
             message += "; the saved session may have expired: run `gatehouse login`"
-        die(message)
+        fail(message)
 
     def get(self, path: str, **params: Any) -> Any:
         return self.call("GET", path, params=params)
@@ -252,26 +251,30 @@ def resolve_workspace(api: Api, given: str | None) -> str:
             for workspace in visible:
                 if workspace[key] == given:
                     return str(workspace["id"])
-        die(f"workspace {given} not found (or not visible to this credential)")
+        fail(f"workspace {given} not found (or not visible to this credential)")
     for workspace in visible:
         if workspace["name"] == DEFAULT_WORKSPACE:
             return str(workspace["id"])
     if len(visible) == 1:
         return str(visible[0]["id"])
     if not visible:
-        die("this credential sees no workspace")
+        fail("this credential sees no workspace")
     names = ", ".join(sorted(str(workspace["name"]) for workspace in visible))
-    die(f"several workspaces are visible ({names}); choose one with --workspace or "
-        "GATEHOUSE_WORKSPACE")
+    fail(
+        f"several workspaces are visible ({names}); choose one with --workspace or "
+        "GATEHOUSE_WORKSPACE"
+    )
 
 
-def find(items: Sequence[Json], given: str, kind: str, *, name_key: str = "name") -> Json:
-    """The item whose id, else whose name, is `given`."""
-    for key in ("id", name_key):
+def find(
+    items: Sequence[Json], given: str, kind: str, *, keys: Sequence[str] = ("id", "name")
+) -> Json:
+    """The item whose id, else whose name, is `given` (an id always wins over a name)."""
+    for key in keys:
         for item in items:
             if item.get(key) == given:
                 return item
-    die(f"{kind} {given} not found")
+    fail(f"{kind} {given} not found")
 
 
 def resolve_agent(api: Api, workspace_id: str, given: str) -> Json:

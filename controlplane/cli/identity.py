@@ -1,5 +1,6 @@
 """Remote commands for what a workspace holds: workspaces, members, agents and plugins."""
 
+import re
 from typing import Annotated, Literal
 
 import typer
@@ -16,6 +17,7 @@ from controlplane.cli.client import (
     record_table,
     resolve_agent,
     resolve_workspace,
+    segment,
 )
 from controlplane.cli.output import emit_json, errors, show
 
@@ -66,12 +68,15 @@ def workspaces_create(
 # --- members ------------------------------------------------------------------------------
 
 
-def _user_id(api: Api, workspace_id: str, user: str) -> str:
-    # Usernames cannot contain "_", so "usr_…" is always an id.
-    if user.startswith("usr_"):
-        return user
+# The shape of `kit.ids.new_id("usr")`. Adding a member cannot look the user up first (listing
+# users takes users:write), so a value of exactly this shape is sent as an id, anything else as
+# a username.
+_USER_ID = re.compile(r"usr_[0-9a-hjkmnp-tv-z]{26}")
+
+
+def _member_user_id(api: Api, workspace_id: str, user: str) -> str:
     members = api.get(f"/v1/workspaces/{workspace_id}/members")
-    return str(find(members, user, "member", name_key="username")["user_id"])
+    return str(find(members, user, "member", keys=("user_id", "username"))["user_id"])
 
 
 @members_app.command("list")
@@ -85,18 +90,16 @@ def members_list(workspace: WorkspaceOption = None, as_json: JsonFlag = False) -
 
 @members_app.command("add")
 def members_add(
-    user: Annotated[str, typer.Argument(help="User id or username.")],
+    user: Annotated[str, typer.Argument(help="Username, or user id (usr_…).")],
     role: Annotated[Role, typer.Option("--role", "-r", help="Role in the workspace.")],
     workspace: WorkspaceOption = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Add a user to the workspace with a role."""
-    key = "user_id" if user.startswith("usr_") else "username"
+    key = "user_id" if _USER_ID.fullmatch(user) else "username"
     with connect() as api:
         workspace_id = resolve_workspace(api, workspace)
-        member = api.post(
-            f"/v1/workspaces/{workspace_id}/members", {key: user, "role": role.value}
-        )
+        member = api.post(f"/v1/workspaces/{workspace_id}/members", {key: user, "role": role.value})
     show(member, as_json=as_json, columns=MEMBER_COLUMNS)
 
 
@@ -109,13 +112,12 @@ def members_remove(
     """Remove a member; the tokens they created in the workspace are revoked."""
     with connect() as api:
         workspace_id = resolve_workspace(api, workspace)
-        user_id = _user_id(api, workspace_id, user)
-        api.delete(f"/v1/workspaces/{workspace_id}/members/{user_id}")
+        user_id = _member_user_id(api, workspace_id, user)
+        api.delete(f"/v1/workspaces/{workspace_id}/members/{segment(user_id)}")
     if as_json:
         emit_json({"workspace_id": workspace_id, "user_id": user_id, "removed": True})
     else:
-        errors.print(f"removed {user} from workspace {workspace_id}", highlight=False,
-                     markup=False)
+        errors.print(f"removed {user} from workspace {workspace_id}", highlight=False, markup=False)
 
 
 # --- agents -------------------------------------------------------------------------------
@@ -209,7 +211,9 @@ def plugins_add(
 
 @plugins_app.command("approve")
 def plugins_approve(
-    plugin: PluginArgument, agent: AgentOption, workspace: WorkspaceOption = None,
+    plugin: PluginArgument,
+    agent: AgentOption,
+    workspace: WorkspaceOption = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Approve a plugin that awaits approval."""
@@ -218,8 +222,9 @@ def plugins_approve(
     show(approved, as_json=as_json, columns=PLUGIN_COLUMNS)
 
 
-def _set_enabled(plugin: str, agent: str, workspace: str | None, enabled: bool,
-                 as_json: bool) -> None:
+def _set_enabled(
+    plugin: str, agent: str, workspace: str | None, enabled: bool, as_json: bool
+) -> None:
     with connect() as api:
         updated = api.patch(_plugin_path(api, workspace, agent, plugin), {"enabled": enabled})
     show(updated, as_json=as_json, columns=PLUGIN_COLUMNS)
@@ -227,7 +232,9 @@ def _set_enabled(plugin: str, agent: str, workspace: str | None, enabled: bool,
 
 @plugins_app.command("enable")
 def plugins_enable(
-    plugin: PluginArgument, agent: AgentOption, workspace: WorkspaceOption = None,
+    plugin: PluginArgument,
+    agent: AgentOption,
+    workspace: WorkspaceOption = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Switch a plugin on."""
@@ -236,7 +243,9 @@ def plugins_enable(
 
 @plugins_app.command("disable")
 def plugins_disable(
-    plugin: PluginArgument, agent: AgentOption, workspace: WorkspaceOption = None,
+    plugin: PluginArgument,
+    agent: AgentOption,
+    workspace: WorkspaceOption = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Switch a plugin off."""

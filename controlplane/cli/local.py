@@ -5,7 +5,7 @@ from typing import Annotated
 import typer
 
 from controlplane import migrate
-from controlplane.cli.output import emit_json, errors, fail, secret_once
+from controlplane.cli.output import emit_json, fail, note, secret_once
 from controlplane.config import get_settings
 from controlplane.container import Container
 from controlplane.context import Ctx
@@ -33,20 +33,24 @@ def initialise(container: Container) -> dict[str, str] | None:
         if identity.is_initialised(ctx):
             return None
         user, workspace, raw = identity.bootstrap(ctx)
-    return {"username": user.username, "user_id": user.id, "workspace_id": workspace.id,
-            "admin_token": raw}
+    return {
+        "username": user.username,
+        "user_id": user.id,
+        "workspace_id": workspace.id,
+        "admin_token": raw,
+    }
 
 
 def _print_initialised(result: dict[str, str], as_json: bool) -> None:
     if as_json:
         emit_json(result)
         return
-    errors.print(
-        f"Initialised: admin user [bold]{result['username']}[/], "
-        f"workspace [bold]default[/] ({result['workspace_id']})."
+    note(
+        f"Initialised: admin user {result['username']}, "
+        f"workspace default ({result['workspace_id']})."
     )
     secret_once("admin token", result["admin_token"])
-    errors.print("Use it as GATEHOUSE_TOKEN, or `gatehouse users passwd` then `gatehouse login`.")
+    note("Use it as GATEHOUSE_TOKEN, or `gatehouse users passwd` then `gatehouse login`.")
 
 
 def init(as_json: JsonFlag = False) -> None:
@@ -95,7 +99,7 @@ def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
     """Apply migrations up to REVISION (default: head)."""
     container = _container()
     migrate.upgrade(container.engine, revision)
-    errors.print(f"database at {migrate.current_revision(container.engine)}")
+    note(f"database at {migrate.current_revision(container.engine)}")
 
 
 @db_app.command("downgrade")
@@ -103,16 +107,14 @@ def db_downgrade(revision: Annotated[str, typer.Argument(help="Target, e.g. -1 o
     """Revert migrations down to REVISION."""
     container = _container()
     migrate.downgrade(container.engine, revision)
-    errors.print(f"database at {migrate.current_revision(container.engine)}")
+    note(f"database at {migrate.current_revision(container.engine)}")
 
 
 @db_app.command("current")
 def db_current() -> None:
     """Show the applied and the latest revision."""
     container = _container()
-    errors.print(
-        f"applied: {migrate.current_revision(container.engine)}  head: {migrate.head_revision()}"
-    )
+    note(f"applied: {migrate.current_revision(container.engine)}  head: {migrate.head_revision()}")
 
 
 @keys_app.command("rotate-signing")
@@ -123,4 +125,4 @@ def rotate_signing() -> None:
         kid = container.keyring.rotate()
     except GatehouseError as error:
         fail(error.message)
-    errors.print(f"new signing key {kid}; other processes pick it up within seconds")
+    note(f"new signing key {kid}; other processes pick it up within seconds")

@@ -7,6 +7,7 @@ from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 console = Console()
@@ -14,18 +15,31 @@ errors = Console(stderr=True)
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
-    errors.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
+    """`error: <message>` on stderr as one line, verbatim (no wrapping, no markup), then exit."""
+    errors.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True, highlight=False)
     raise typer.Exit(code)
+
+
+def warn(message: str) -> None:
+    errors.print(f"[yellow]warning:[/] {escape(message)}", soft_wrap=True, highlight=False)
+
+
+def note(message: str) -> None:
+    """A one-line message for people, on stderr so stdout stays parseable."""
+    errors.print(escape(message), soft_wrap=True, highlight=False)
 
 
 def emit_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
 
 
-def table(rows: Iterable[Mapping[str, Any]], columns: Sequence[str], title: str | None = None) -> None:
+def table(
+    rows: Iterable[Mapping[str, Any]], columns: Sequence[str], title: str | None = None
+) -> None:
     view = Table(title=title, show_lines=False)
     for column in columns:
-        view.add_column(column)
+        # Ids and accessors are copied into other commands: never cut them with an ellipsis.
+        view.add_column(column, overflow="fold")
     for row in rows:
         view.add_row(*("" if row.get(c) is None else str(row.get(c)) for c in columns))
     console.print(view)

@@ -10,6 +10,7 @@ import secrets
 import time
 from typing import Any
 
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from controlplane.errors import PayloadTooLarge
@@ -78,7 +79,9 @@ class RequestContextMiddleware:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_body_bytes:
-                    raise PayloadTooLarge(f"request body exceeds {self.max_body_bytes} bytes")
+                    # An HTTPException: FastAPI turns any other error raised while it reads the
+                    # body into a 400; the error handler renders this one as body_too_large.
+                    raise HTTPException(413, f"request body exceeds {self.max_body_bytes} bytes")
             return message
 
         return limited_receive

@@ -54,7 +54,7 @@ def disable_user(user_id: str, ctx: UsersWrite) -> UserOut:
 @router.post("/workspaces", response_model=WorkspaceOut, status_code=201)
 def create_workspace(body: WorkspaceCreate, ctx: WorkspacesCreate) -> WorkspaceOut:
     workspace = service.create_workspace(ctx, body)
-    return WorkspaceOut.model_validate(workspace).model_copy(update={"role": "owner"})
+    return WorkspaceOut.model_validate(workspace).model_copy(update={"role": Role.OWNER})
 
 
 @router.get("/workspaces", response_model=list[WorkspaceOut])
@@ -110,7 +110,9 @@ def list_agents(
 
 @router.get("/workspaces/{workspace_id}/agents/{agent_id}", response_model=AgentOut)
 def get_agent(workspace_id: str, agent_id: str, ctx: AgentsRead) -> AgentOut:
-    return AgentOut.model_validate(service.get_agent(ctx, workspace_id, agent_id, Scope.AGENTS_READ))
+    return AgentOut.model_validate(
+        service.get_agent(ctx, workspace_id, agent_id, Scope.AGENTS_READ)
+    )
 
 
 @router.post(
@@ -118,9 +120,7 @@ def get_agent(workspace_id: str, agent_id: str, ctx: AgentsRead) -> AgentOut:
     response_model=PluginOut,
     status_code=201,
 )
-def add_plugin(
-    workspace_id: str, agent_id: str, body: PluginCreate, ctx: AgentsWrite
-) -> PluginOut:
+def add_plugin(workspace_id: str, agent_id: str, body: PluginCreate, ctx: AgentsWrite) -> PluginOut:
     return PluginOut.model_validate(service.add_plugin(ctx, workspace_id, agent_id, body))
 
 
@@ -138,9 +138,7 @@ def list_plugins(workspace_id: str, agent_id: str, ctx: AgentsRead) -> list[Plug
 def approve_plugin(
     workspace_id: str, agent_id: str, plugin_id: str, ctx: PluginsApprove
 ) -> PluginOut:
-    return PluginOut.model_validate(
-        service.approve_plugin(ctx, workspace_id, agent_id, plugin_id)
-    )
+    return PluginOut.model_validate(service.approve_plugin(ctx, workspace_id, agent_id, plugin_id))
 
 
 @router.patch(

@@ -80,13 +80,34 @@ def bootstrap(ctx: Ctx, username: str = "admin") -> tuple[User, Workspace, str]:
         Membership(id=new_id("mem"), workspace_id=workspace.id, user_id=user.id, role=Role.OWNER),
     )
     system = {"actor_type": "system", "actor_id": "gatehouse init"}
-    audit.record(ctx, "user.create", target_type="user", target_id=user.id, workspace_id=None,
-                 details={"username": username, "is_admin": True}, **system)
-    audit.record(ctx, "workspace.create", target_type="workspace", target_id=workspace.id,
-                 workspace_id=workspace.id, details={"name": workspace.name}, **system)
+    audit.record(
+        ctx,
+        "user.create",
+        target_type="user",
+        target_id=user.id,
+        workspace_id=None,
+        details={"username": username, "is_admin": True},
+        **system,
+    )
+    audit.record(
+        ctx,
+        "workspace.create",
+        target_type="workspace",
+        target_id=workspace.id,
+        workspace_id=workspace.id,
+        details={"name": workspace.name},
+        **system,
+    )
     token, raw = tokens.issue_personal_token(ctx, user, description="admin token from init")
-    audit.record(ctx, "token.create", target_type="token", target_id=token.accessor,
-                 workspace_id=None, details={"scopes": token.scopes}, **system)
+    audit.record(
+        ctx,
+        "token.create",
+        target_type="token",
+        target_id=token.accessor,
+        workspace_id=None,
+        details={"scopes": token.scopes},
+        **system,
+    )
     return user, workspace, raw
 
 
@@ -109,15 +130,29 @@ def login(ctx: Ctx, username: str, password: str) -> str:
         raise LoginFailed(username, "bad_credentials")
     if user.password_hash and ctx.app.passwords.needs_rehash(user.password_hash):
         user.password_hash = ctx.app.passwords.hash(password)
-    audit.record(ctx, "login.success", target_type="user", target_id=user.id, workspace_id=None,
-                 actor_type="user", actor_id=user.id)
+    audit.record(
+        ctx,
+        "login.success",
+        target_type="user",
+        target_id=user.id,
+        workspace_id=None,
+        actor_type="user",
+        actor_id=user.id,
+    )
     return ctx.app.session_tokens.issue(user.id)
 
 
 def record_login_failure(ctx: Ctx, failure: LoginFailed) -> None:
-    audit.record(ctx, LOGIN_FAILURE, target_type="user", target_id=failure.username[:64],
-                 workspace_id=None, outcome="failure", actor_type="anonymous",
-                 details={"reason": failure.reason})
+    audit.record(
+        ctx,
+        LOGIN_FAILURE,
+        target_type="user",
+        target_id=failure.username[:64],
+        workspace_id=None,
+        outcome="failure",
+        actor_type="anonymous",
+        details={"reason": failure.reason},
+    )
 
 
 # --- users ------------------------------------------------------------------------------
@@ -143,8 +178,14 @@ def create_user(ctx: Ctx, body: UserCreate) -> User:
         is_admin=body.is_admin,
     )
     repository.add(ctx.session, user)
-    audit.record(ctx, "user.create", target_type="user", target_id=user.id, workspace_id=None,
-                 details={"username": user.username, "is_admin": user.is_admin})
+    audit.record(
+        ctx,
+        "user.create",
+        target_type="user",
+        target_id=user.id,
+        workspace_id=None,
+        details={"username": user.username, "is_admin": user.is_admin},
+    )
     return user
 
 
@@ -164,8 +205,14 @@ def disable_user(ctx: Ctx, user_id: str) -> User:
     if user.disabled_at is None:
         user.disabled_at = utcnow()
         revoked = tokens.revoke_created_by(ctx, user.id, None, reason="user disabled")
-        audit.record(ctx, "user.disable", target_type="user", target_id=user.id,
-                     workspace_id=None, details={"revoked_tokens": revoked})
+        audit.record(
+            ctx,
+            "user.disable",
+            target_type="user",
+            target_id=user.id,
+            workspace_id=None,
+            details={"revoked_tokens": revoked},
+        )
     return user
 
 
@@ -180,8 +227,9 @@ def change_password(ctx: Ctx, body: PasswordChange) -> None:
     ):
         raise Forbidden("the current password is wrong", code="bad_password")
     user.password_hash = ctx.app.passwords.hash(body.new_password)
-    audit.record(ctx, "user.password_change", target_type="user", target_id=user.id,
-                 workspace_id=None)
+    audit.record(
+        ctx, "user.password_change", target_type="user", target_id=user.id, workspace_id=None
+    )
 
 
 def get_user(ctx: Ctx, user_id: str) -> User:
@@ -218,11 +266,18 @@ def create_workspace(ctx: Ctx, body: WorkspaceCreate) -> Workspace:
     repository.add(ctx.session, workspace)
     repository.add(
         ctx.session,
-        Membership(id=new_id("mem"), workspace_id=workspace.id, user_id=principal.user_id,
-                   role=Role.OWNER),
+        Membership(
+            id=new_id("mem"), workspace_id=workspace.id, user_id=principal.user_id, role=Role.OWNER
+        ),
     )
-    audit.record(ctx, "workspace.create", target_type="workspace", target_id=workspace.id,
-                 workspace_id=workspace.id, details={"name": workspace.name})
+    audit.record(
+        ctx,
+        "workspace.create",
+        target_type="workspace",
+        target_id=workspace.id,
+        workspace_id=workspace.id,
+        details={"name": workspace.name},
+    )
     return workspace
 
 
@@ -255,11 +310,18 @@ def add_member(ctx: Ctx, workspace_id: str, body: MemberAdd) -> tuple[Membership
         raise NotFound("user not found")
     if repository.get_membership(ctx.session, workspace_id, user.id) is not None:
         raise Conflict("this user is already a member")
-    membership = Membership(id=new_id("mem"), workspace_id=workspace_id, user_id=user.id,
-                            role=body.role)
+    membership = Membership(
+        id=new_id("mem"), workspace_id=workspace_id, user_id=user.id, role=body.role
+    )
     repository.add(ctx.session, membership)
-    audit.record(ctx, "member.add", target_type="user", target_id=user.id,
-                 workspace_id=workspace_id, details={"role": body.role})
+    audit.record(
+        ctx,
+        "member.add",
+        target_type="user",
+        target_id=user.id,
+        workspace_id=workspace_id,
+        details={"role": body.role},
+    )
     return membership, user
 
 
@@ -276,14 +338,21 @@ def remove_member(ctx: Ctx, workspace_id: str, user_id: str) -> int:
         raise NotFound("member not found")
     if ROLE_RANK[Role(membership.role)] > _granting_rank(principal, workspace_id):
         raise Forbidden("you cannot remove a member above your own role", code="role_escalation")
-    owners = [m for m, _ in repository.list_members(ctx.session, workspace_id)
-              if m.role == Role.OWNER]
+    owners = [
+        m for m, _ in repository.list_members(ctx.session, workspace_id) if m.role == Role.OWNER
+    ]
     if membership.role == Role.OWNER and len(owners) == 1:
         raise Conflict("a workspace keeps at least one owner")
     repository.delete_membership(ctx.session, membership)
     revoked = tokens.revoke_created_by(ctx, user_id, workspace_id, reason="membership removed")
-    audit.record(ctx, "member.remove", target_type="user", target_id=user_id,
-                 workspace_id=workspace_id, details={"revoked_tokens": revoked})
+    audit.record(
+        ctx,
+        "member.remove",
+        target_type="user",
+        target_id=user_id,
+        workspace_id=workspace_id,
+        details={"revoked_tokens": revoked},
+    )
     return len(revoked)
 
 
@@ -305,11 +374,22 @@ def create_agent(ctx: Ctx, workspace_id: str, body: AgentCreate) -> Agent:
         raise Forbidden("an agent-bound token cannot create agents", code="agent_bound")
     if repository.get_agent_by_name(ctx.session, workspace_id, body.name) is not None:
         raise Conflict("an agent with this name exists in the workspace")
-    agent = Agent(id=new_id("agt"), workspace_id=workspace_id, name=body.name,
-                  description=body.description, created_by=ctx.require_principal().actor_id)
+    agent = Agent(
+        id=new_id("agt"),
+        workspace_id=workspace_id,
+        name=body.name,
+        description=body.description,
+        created_by=ctx.require_principal().actor_id,
+    )
     repository.add(ctx.session, agent)
-    audit.record(ctx, "agent.create", target_type="agent", target_id=agent.id,
-                 workspace_id=workspace_id, details={"name": agent.name})
+    audit.record(
+        ctx,
+        "agent.create",
+        target_type="agent",
+        target_id=agent.id,
+        workspace_id=workspace_id,
+        details={"name": agent.name},
+    )
     return agent
 
 
@@ -317,8 +397,9 @@ def list_agents(ctx: Ctx, workspace_id: str, after: str | None, limit: int) -> S
     workspace_for(ctx, workspace_id, Scope.AGENTS_READ)
     token = ctx.require_principal().token
     bound_agent = token.agent_id if token is not None else None
-    return repository.list_agents(ctx.session, workspace_id, agent_id=bound_agent, after=after,
-                                  limit=limit)
+    return repository.list_agents(
+        ctx.session, workspace_id, agent_id=bound_agent, after=after, limit=limit
+    )
 
 
 def add_plugin(ctx: Ctx, workspace_id: str, agent_id: str, body: PluginCreate) -> Plugin:
@@ -339,10 +420,20 @@ def add_plugin(ctx: Ctx, workspace_id: str, agent_id: str, body: PluginCreate) -
         approval="pending" if needs_approval else "not_required",
     )
     repository.add(ctx.session, plugin)
-    audit.record(ctx, "plugin.create", target_type="plugin", target_id=plugin.id,
-                 workspace_id=workspace_id,
-                 details={"agent_id": agent.id, "name": plugin.name, "version": plugin.version,
-                          "tier": plugin.tier, "approval": plugin.approval})
+    audit.record(
+        ctx,
+        "plugin.create",
+        target_type="plugin",
+        target_id=plugin.id,
+        workspace_id=workspace_id,
+        details={
+            "agent_id": agent.id,
+            "name": plugin.name,
+            "version": plugin.version,
+            "tier": plugin.tier,
+            "approval": plugin.approval,
+        },
+    )
     return plugin
 
 
@@ -366,8 +457,14 @@ def approve_plugin(ctx: Ctx, workspace_id: str, agent_id: str, plugin_id: str) -
         raise Conflict("this plugin is not awaiting approval")
     plugin.approval = "approved"
     plugin.approved_by = ctx.require_principal().actor_id
-    audit.record(ctx, "plugin.approve", target_type="plugin", target_id=plugin.id,
-                 workspace_id=workspace_id, details={"agent_id": agent_id})
+    audit.record(
+        ctx,
+        "plugin.approve",
+        target_type="plugin",
+        target_id=plugin.id,
+        workspace_id=workspace_id,
+        details={"agent_id": agent_id},
+    )
     return plugin
 
 
@@ -376,9 +473,17 @@ def set_plugin_enabled(
 ) -> Plugin:
     plugin = _plugin(ctx, workspace_id, agent_id, plugin_id, Scope.AGENTS_WRITE)
     if enabled and plugin.approval == "pending":
-        raise Conflict("this community plugin needs approval before it can be enabled",
-                       code="approval_required")
+        raise Conflict(
+            "this community plugin needs approval before it can be enabled",
+            code="approval_required",
+        )
     plugin.enabled = enabled
-    audit.record(ctx, "plugin.enable" if enabled else "plugin.disable", target_type="plugin",
-                 target_id=plugin.id, workspace_id=workspace_id, details={"agent_id": agent_id})
+    audit.record(
+        ctx,
+        "plugin.enable" if enabled else "plugin.disable",
+        target_type="plugin",
+        target_id=plugin.id,
+        workspace_id=workspace_id,
+        details={"agent_id": agent_id},
+    )
     return plugin

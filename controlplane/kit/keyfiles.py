@@ -13,8 +13,20 @@ from pydantic import SecretStr
 
 from controlplane.errors import ConfigurationError
 
-_PLACEHOLDERS = {"changeme", "change-me", "change_me", "secret", "password", "placeholder",
-                 "example", "default", "test", "dev", "xxx", "todo"}
+_PLACEHOLDERS = {
+    "changeme",
+    "change-me",
+    "change_me",
+    "secret",
+    "password",
+    "placeholder",
+    "example",
+    "default",
+    "test",
+    "dev",
+    "xxx",
+    "todo",
+}
 MIN_KEY_BYTES = 32
 
 

@@ -35,9 +35,7 @@ def _changed_tokens(ctx: Ctx) -> None:
     after_commit(ctx.session, ctx.app.verifier.cache.invalidate)
 
 
-def _expiry(
-    ctx: Ctx, ttl_seconds: int | None, parent: Token | None, now: datetime
-) -> datetime:
+def _expiry(ctx: Ctx, ttl_seconds: int | None, parent: Token | None, now: datetime) -> datetime:
     settings = ctx.app.settings
     if ttl_seconds is not None and ttl_seconds > settings.token_max_ttl_seconds:
         raise ValidationFailed(
@@ -72,7 +70,9 @@ def issue_personal_token(ctx: Ctx, user: User, description: str) -> tuple[Token,
     return token, raw
 
 
-def _parent_for(ctx: Ctx, principal: Principal, workspace_id: str, accessor: str | None) -> Token | None:
+def _parent_for(
+    ctx: Ctx, principal: Principal, workspace_id: str, accessor: str | None
+) -> Token | None:
     """A token principal always becomes the parent; a user may name one explicitly."""
     if principal.token is not None:
         if accessor is not None:
@@ -100,14 +100,17 @@ def issue(ctx: Ctx, workspace_id: str, body: TokenCreate) -> tuple[Token, str]:
         identity.get_agent(ctx, workspace_id, agent_id, Scope.TOKENS_WRITE)
     if parent is not None:
         if not requested <= set(parent.scopes):
-            raise Forbidden("a child token cannot hold scopes its parent lacks",
-                            code="scope_escalation")
+            raise Forbidden(
+                "a child token cannot hold scopes its parent lacks", code="scope_escalation"
+            )
         if parent.agent_id is not None and agent_id != parent.agent_id:
-            raise Forbidden("a child of an agent-bound token is bound to the same agent",
-                            code="agent_bound")
+            raise Forbidden(
+                "a child of an agent-bound token is bound to the same agent", code="agent_bound"
+            )
         if parent.cidrs and not networks_within(body.cidrs, parent.cidrs):
-            raise Forbidden("a child token's networks must lie within its parent's",
-                            code="cidr_escalation")
+            raise Forbidden(
+                "a child token's networks must lie within its parent's", code="cidr_escalation"
+            )
     now = utcnow()
     token = Token(
         id=new_id("tok"),
@@ -126,11 +129,19 @@ def issue(ctx: Ctx, workspace_id: str, body: TokenCreate) -> tuple[Token, str]:
     )
     secret, raw = _new_secret(ctx, token.id)
     repository.add(ctx.session, token, secret)
-    audit.record(ctx, "token.create", target_type="token", target_id=token.accessor,
-                 workspace_id=workspace_id,
-                 details={"scopes": token.scopes, "agent_id": agent_id,
-                          "expires_at": token.expires_at.isoformat(),
-                          "parent": parent.accessor if parent is not None else None})
+    audit.record(
+        ctx,
+        "token.create",
+        target_type="token",
+        target_id=token.accessor,
+        workspace_id=workspace_id,
+        details={
+            "scopes": token.scopes,
+            "agent_id": agent_id,
+            "expires_at": token.expires_at.isoformat(),
+            "parent": parent.accessor if parent is not None else None,
+        },
+    )
     return token, raw
 
 
@@ -140,9 +151,10 @@ def _visible_token(ctx: Ctx, accessor: str, action: Scope, *, lock: bool = False
     if token is None:
         raise NotFound("token not found")
     if token.workspace_id is None:
-        # Personal tokens are visible to their owner and to instance admins only.
-        if token.user_id != principal.user_id and not (
-            principal.is_admin and principal.workspace_bound is None
+        # Personal tokens are visible to their owner and to instance admins only, never through
+        # a workspace token (which would otherwise reach its creator's all-scope token).
+        if principal.workspace_bound is not None or (
+            token.user_id != principal.user_id and not principal.is_admin
         ):
             raise NotFound("token not found")
         return token
@@ -167,7 +179,11 @@ def list_for_workspace(
     identity.workspace_for(ctx, workspace_id, Scope.TOKENS_READ)
     token = ctx.require_principal().token
     return repository.list_for_workspace(
-        ctx.session, workspace_id, after=after, limit=limit, include_revoked=include_revoked,
+        ctx.session,
+        workspace_id,
+        after=after,
+        limit=limit,
+        include_revoked=include_revoked,
         agent_id=token.agent_id if token is not None else None,
     )
 
@@ -176,9 +192,14 @@ def revoke(ctx: Ctx, accessor: str, reason: str) -> list[str]:
     """Revoke the token and every descendant, at any depth, in this transaction."""
     root = _visible_token(ctx, accessor, Scope.TOKENS_WRITE, lock=True)
     revoked = _revoke_tree(ctx, [root.id], reason or "revoked")
-    audit.record(ctx, "token.revoke", target_type="token", target_id=root.accessor,
-                 workspace_id=root.workspace_id,
-                 details={"reason": reason, "revoked": revoked})
+    audit.record(
+        ctx,
+        "token.revoke",
+        target_type="token",
+        target_id=root.accessor,
+        workspace_id=root.workspace_id,
+        details={"reason": reason, "revoked": revoked},
+    )
     return revoked
 
 
@@ -197,8 +218,28 @@ def revoke_created_by(ctx: Ctx, user_id: str, workspace_id: str | None, reason: 
     return _revoke_tree(ctx, repository.ids_created_by(ctx.session, user_id, workspace_id), reason)
 
 
+def _assert_may_hold(ctx: Ctx, token: Token) -> None:
+    """Rotation hands the caller a working secret for `token`: only to one who could issue it."""
+    principal = ctx.require_principal()
+    if token.workspace_id is None:
+        if token.user_id != principal.user_id:
+            raise Forbidden("only its owner can rotate a personal token", code="not_owner")
+        return
+    caller = principal.token
+    if caller is not None and caller.workspace_id is not None:
+        # As for issuing: a token acts only on itself and its descendants, whose scopes, expiry,
+        # networks and agent binding all lie within its own.
+        if token.id not in repository.subtree_ids(ctx.session, [caller.token_id]):
+            raise Forbidden(
+                "a token can only rotate itself and its descendants", code="not_descendant"
+            )
+        return
+    assert_scopes_assignable(principal, frozenset(token.scopes), token.workspace_id)
+
+
 def rotate(ctx: Ctx, accessor: str, overlap_seconds: int | None) -> tuple[Token, str]:
     token = _visible_token(ctx, accessor, Scope.TOKENS_WRITE, lock=True)
+    _assert_may_hold(ctx, token)
     now = utcnow()
     if token.revoked_at is not None or token.expires_at <= now:
         raise Conflict("a revoked or expired token cannot be rotated", code="token_inactive")
@@ -212,7 +253,12 @@ def rotate(ctx: Ctx, accessor: str, overlap_seconds: int | None) -> tuple[Token,
     ctx.session.add(secret)
     ctx.session.flush()
     _changed_tokens(ctx)
-    audit.record(ctx, "token.rotate", target_type="token", target_id=token.accessor,
-                 workspace_id=token.workspace_id,
-                 details={"old_secret_valid_until": (now + overlap).isoformat()})
+    audit.record(
+        ctx,
+        "token.rotate",
+        target_type="token",
+        target_id=token.accessor,
+        workspace_id=token.workspace_id,
+        details={"old_secret_valid_until": (now + overlap).isoformat()},
+    )
     return token, raw

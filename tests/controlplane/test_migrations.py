@@ -58,4 +58,5 @@ def test_revisions_are_date_slugged() -> None:
     for name in names:
         stamp, _, slug = name.partition("_")
         assert len(stamp) == len("2026-11-22-0024"), name
-        assert slug.endswith(".py") and slug[:-3].replace("_", "").isalnum(), name
+        assert slug.endswith(".py"), name
+        assert slug.removesuffix(".py").replace("_", "").isalnum(), name

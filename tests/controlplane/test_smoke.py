@@ -5,7 +5,9 @@ from controlplane.container import Container
 from tests import factories
 
 
-def test_agent_token_reads_its_workspace(client: httpx.Client, session: Session, container: Container) -> None:
+def test_agent_token_reads_its_workspace(
+    client: httpx.Client, session: Session, container: Container
+) -> None:
     tenant = factories.tenant(session, container, "acme")
     session.commit()
     response = client.get(

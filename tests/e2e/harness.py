@@ -29,9 +29,16 @@ def environment(home: Path, database_url: str | None, **extra: str) -> dict[str,
     return env
 
 
-def run_cli(env: dict[str, str], *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    env: dict[str, str], *args: str, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(  # noqa: S603 - our own console script with fixed arguments
-        [GATEHOUSE, *args], env=env, input=stdin, capture_output=True, text=True, timeout=120,
+        [GATEHOUSE, *args],
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
         check=False,
     )
 

@@ -38,7 +38,11 @@ def test_key_files_and_store_are_private(tmp_path: Path) -> None:
     home = tmp_path / "home"
     result = run_cli(environment(home, None), "init", "--json")
     assert result.returncode == 0, result.stderr
-    private = [home / "gatehouse.db", *(home / "keys").rglob("*.key"), *(home / "keys").rglob("*.pem")]
+    private = [
+        home / "gatehouse.db",
+        *(home / "keys").rglob("*.key"),
+        *(home / "keys").rglob("*.pem"),
+    ]
     assert len(private) >= 4
     for path in private:
         assert path.stat().st_mode & 0o077 == 0, path

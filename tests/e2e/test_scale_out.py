@@ -46,7 +46,9 @@ def test_revocation_through_one_process_is_refused_by_the_other(
             with one.client(admin) as api:
                 assert api.post(f"/v1/tokens/{accessor}/revoke").status_code == 200
                 # Same process: refused on the very next request.
-                refused_here = api.get(agents_path, headers={"Authorization": f"Bearer {agent_token}"})
+                refused_here = api.get(
+                    agents_path, headers={"Authorization": f"Bearer {agent_token}"}
+                )
                 assert refused_here.status_code == 401
             revoked_at = time.monotonic()
 
