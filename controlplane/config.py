@@ -5,7 +5,7 @@ from pathlib import Path
 from typing import Annotated
 
 from argon2 import PasswordHasher
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 _ARGON2_DEFAULTS = PasswordHasher()
@@ -44,7 +44,8 @@ class Settings(BaseSettings):
     # Revocations reach other processes through a polled epoch; the cache trusts itself only
     # while a poll has succeeded within `token_cache_staleness_seconds`.
     revocation_poll_seconds: Annotated[float, Field(gt=0, le=1.0)] = 0.25
-    token_cache_staleness_seconds: Annotated[float, Field(gt=0, le=2.0)] = 1.5
+    # Below 2 s with room for the request itself: the cross-process revocation promise.
+    token_cache_staleness_seconds: Annotated[float, Field(gt=0, le=1.75)] = 1.5
     last_used_write_interval_seconds: Annotated[int, Field(ge=1)] = 60
 
     max_body_bytes: Annotated[int, Field(ge=1_024)] = 1_048_576
@@ -68,6 +69,14 @@ class Settings(BaseSettings):
         if value < floor:
             raise ValueError(f"must be at least argon2-cffi's default ({floor})")
         return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "Settings":
+        if self.token_default_ttl_seconds > self.token_max_ttl_seconds:
+            raise ValueError("token_default_ttl_seconds exceeds token_max_ttl_seconds")
+        if self.revocation_poll_seconds >= self.token_cache_staleness_seconds:
+            raise ValueError("revocation_poll_seconds must be below token_cache_staleness_seconds")
+        return self
 
     @property
     def keys_dir(self) -> Path:

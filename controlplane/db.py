@@ -60,17 +60,22 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None
     cursor.close()
 
 
-def _sqlite_begin_immediate(conn: Any) -> None:
+READ_ONLY = "gatehouse_read_only"
+
+
+def _sqlite_begin(conn: Any) -> None:
     # Deferred transactions that later write can deadlock into SQLITE_BUSY without waiting;
     # taking the write lock up front makes concurrent writers queue behind busy_timeout.
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # Transactions that only read (token lookups, the epoch poll, readiness) skip the lock.
+    read_only = conn.get_execution_options().get(READ_ONLY, False)
+    conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "begin", _sqlite_begin_immediate)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
@@ -100,10 +105,12 @@ def _drop_after_commit(session: Session) -> None:
 
 
 @contextmanager
-def transaction(factory: Callable[[], Session]) -> Iterator[Session]:
+def transaction(factory: Callable[[], Session], *, read_only: bool = False) -> Iterator[Session]:
     """A unit of work for jobs and the CLI: commit on success, roll back on any error."""
     session = factory()
     try:
+        if read_only:
+            session.connection(execution_options={READ_ONLY: True})
         yield session
         session.commit()
     except BaseException:

@@ -15,6 +15,9 @@ REQUESTS = Counter("gatehouse_http_requests", "HTTP requests", ["method", "route
 REQUEST_LATENCY = Histogram("gatehouse_http_request_seconds", "HTTP request latency", ["route"])
 AUTH_FAILURES = Counter("gatehouse_auth_failures", "Refused credentials", ["reason"])
 CACHE_LOOKUPS = Counter("gatehouse_token_cache_lookups", "Token cache lookups", ["result"])
+# Bound once: `.labels()` on every verification costs more than the cache lookup itself.
+CACHE_HITS = CACHE_LOOKUPS.labels("hit")
+CACHE_MISSES = CACHE_LOOKUPS.labels("miss")
 
 REDACTED = "[redacted]"
 _SENSITIVE_KEY = re.compile(

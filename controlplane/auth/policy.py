@@ -47,7 +47,13 @@ def can_see(principal: Principal, resource: Resource) -> bool:
     if token is not None and token.workspace_id is not None:
         if token.workspace_id != resource.workspace_id:
             return False
-        return not (token.agent_id and resource.agent_id and token.agent_id != resource.agent_id)
+        # An agent-bound token sees the workspace as a whole, but of its agents, plugins and
+        # tokens only those bound to its own agent.
+        return not (
+            token.agent_id is not None
+            and resource.kind != "workspace"
+            and resource.agent_id != token.agent_id
+        )
     return resource.workspace_id in principal.roles
 
 

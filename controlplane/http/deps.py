@@ -5,6 +5,7 @@
 loaded the resource, through the same `authorize()`.
 """
 
+import dataclasses
 from collections.abc import Iterator
 from typing import Annotated
 
@@ -67,16 +68,27 @@ PublicCtx = Annotated[Ctx, Depends(_public_ctx)]
 
 
 def authenticate(ctx: Ctx, credential: str | None) -> Principal:
+    """Verify the credential, then load what the principal needs, in short transactions.
+
+    Each step holds at most one pooled connection and releases it before the next, so a burst
+    of requests can never deadlock waiting for a second connection while holding a first.
+    """
     try:
         if not credential:
             raise Unauthenticated("missing")
         if credential.startswith(TOKEN_PREFIX):
             grant = ctx.app.verifier.verify(credential, ctx.client_ip)
-            return identity.principal_for_token(ctx, grant)
-        if credential.count(".") == 2:
-            claims = ctx.app.session_tokens.verify(credential)
-            return identity.principal_for_user(ctx, claims.user_id)
-        raise Unauthenticated("malformed")
+            if grant.workspace_id is not None:
+                return identity.principal_for_workspace_token(grant)
+            user_id, token = grant.user_id, grant
+        elif credential.count(".") == 2:
+            user_id, token = ctx.app.session_tokens.verify(credential).user_id, None
+        else:
+            raise Unauthenticated("malformed")
+        with transaction(ctx.app.session_factory, read_only=True) as session:
+            return identity.principal_for_user(
+                dataclasses.replace(ctx, session=session), user_id, token
+            )
     except Unauthenticated as refused:
         AUTH_FAILURES.labels(refused.reason).inc()
         raise
@@ -89,19 +101,21 @@ class Require:
         self.scope = scope
 
     def __call__(self, request: Request, ctx: PublicCtx) -> Ctx:
+        # Authentication and this early check read in short transactions of their own, never
+        # in the request's: a dependency and its endpoint run on different worker threads, and
+        # a transaction held across that hop (SQLite's write lock, a row lock, a pooled
+        # connection) can starve the very threads that would release it. The request's own
+        # transaction starts inside the endpoint.
         principal = authenticate(ctx, presented_credential(request))
-        authed = Ctx(
-            session=ctx.session,
-            app=ctx.app,
-            principal=principal,
-            client_ip=ctx.client_ip,
-            request_id=ctx.request_id,
-        )
+        authed = dataclasses.replace(ctx, principal=principal)
         workspace_id = request.path_params.get("workspace_id")
         if self.scope in INSTANCE_SCOPES:
             authorize(principal, self.scope, INSTANCE)
         elif self.scope is not None and workspace_id is not None:
-            identity.workspace_for(authed, workspace_id, self.scope)
+            with transaction(ctx.app.session_factory, read_only=True) as session:
+                identity.workspace_for(
+                    dataclasses.replace(authed, session=session), workspace_id, self.scope
+                )
         return authed
 
 

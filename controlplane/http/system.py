@@ -5,6 +5,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from controlplane.db import READ_ONLY
 from controlplane.errors import ServiceUnavailable
 from controlplane.http.deps import ContainerDep, MetricsRead
 
@@ -21,7 +22,7 @@ def healthz() -> dict[str, str]:
 def readyz(container: ContainerDep) -> dict[str, str]:
     try:
         with container.engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
+            connection.execution_options(**{READ_ONLY: True}).execute(text("SELECT 1"))
     except SQLAlchemyError as error:
         raise ServiceUnavailable("database unreachable") from error
     return {"status": "ready"}

@@ -24,7 +24,9 @@ class Workspace(Base):
     __tablename__ = "workspaces"
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
-    name: Mapped[str] = mapped_column(String(100), unique=True)
+    # Not unique across the instance: a global check would let anyone probe other tenants'
+    # workspace names. Names are unique among the workspaces one user belongs to.
+    name: Mapped[str] = mapped_column(String(100))
     require_plugin_approval: Mapped[bool] = mapped_column(Boolean, default=False)
     created_by: Mapped[str | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

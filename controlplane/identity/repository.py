@@ -33,10 +33,6 @@ def get_workspace(session: Session, workspace_id: str) -> Workspace | None:
     return session.get(Workspace, workspace_id)
 
 
-def get_workspace_by_name(session: Session, name: str) -> Workspace | None:
-    return session.scalars(select(Workspace).where(Workspace.name == name)).one_or_none()
-
-
 def list_workspaces(session: Session, workspace_ids: Sequence[str]) -> Sequence[Workspace]:
     return session.scalars(
         select(Workspace).where(Workspace.id.in_(list(workspace_ids))).order_by(Workspace.id)

@@ -53,10 +53,8 @@ def principal_for_user(ctx: Ctx, user_id: str, token: TokenGrant | None = None) 
     )
 
 
-def principal_for_token(ctx: Ctx, grant: TokenGrant) -> Principal:
-    if grant.workspace_id is None:
-        # A personal token acts as its user, so it needs the user's live memberships.
-        return principal_for_user(ctx, grant.user_id, grant)
+def principal_for_workspace_token(grant: TokenGrant) -> Principal:
+    """A workspace token carries everything it is allowed: no database needed."""
     return Principal(kind="token", user_id=grant.user_id, token=grant)
 
 
@@ -255,8 +253,9 @@ def create_workspace(ctx: Ctx, body: WorkspaceCreate) -> Workspace:
     principal = ctx.require_principal()
     authorize(principal, Scope.WORKSPACES_CREATE, INSTANCE)
     _require_multi_user(ctx)
-    if repository.get_workspace_by_name(ctx.session, body.name) is not None:
-        raise Conflict("a workspace with this name exists")
+    mine = repository.list_workspaces(ctx.session, list(principal.roles))
+    if any(workspace.name == body.name for workspace in mine):
+        raise Conflict("you already belong to a workspace with this name")
     workspace = Workspace(
         id=new_id("ws"),
         name=body.name,

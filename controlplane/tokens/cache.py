@@ -59,9 +59,17 @@ class TokenCache:
             self._generation += 1
             self._entries.clear()
 
-    def observe_epoch(self, epoch: int) -> None:
-        """Called by the poller after every successful read of the shared epoch."""
+    def now(self) -> float:
+        return self._monotonic()
+
+    def observe_epoch(self, epoch: int, read_started: float | None = None) -> None:
+        """Called by the poller after every successful read of the shared epoch.
+
+        Freshness counts from when the read *started*: a revocation committed during a slow
+        read is then still bounded by the staleness limit.
+        """
+        started = self._monotonic() if read_started is None else read_started
         if epoch != self._epoch:
             self.invalidate()
             self._epoch = epoch
-        self._fresh_until = self._monotonic() + self._staleness
+        self._fresh_until = started + self._staleness

@@ -38,9 +38,10 @@ class TokenMaintenance:
         self._thread: threading.Thread | None = None
 
     def poll_epoch(self) -> None:
-        with transaction(self._session_factory) as session:
+        started = self._cache.now()
+        with transaction(self._session_factory, read_only=True) as session:
             epoch = repository.read_epoch(session.connection())
-        self._cache.observe_epoch(epoch)
+        self._cache.observe_epoch(epoch, started)
 
     def flush_usage(self) -> None:
         pending = self._usage.drain(utcnow())

@@ -38,9 +38,10 @@ def _changed_tokens(ctx: Ctx) -> None:
 def _expiry(ctx: Ctx, ttl_seconds: int | None, parent: Token | None, now: datetime) -> datetime:
     settings = ctx.app.settings
     if ttl_seconds is not None and ttl_seconds > settings.token_max_ttl_seconds:
+        message = f"at most {settings.token_max_ttl_seconds}"
         raise ValidationFailed(
-            f"ttl_seconds: at most {settings.token_max_ttl_seconds}",
-            extra={"field": "ttl_seconds"},
+            f"body.ttl_seconds: {message}",
+            extra={"fields": [{"field": "body.ttl_seconds", "message": message}]},
         )
     expires_at = now + timedelta(seconds=ttl_seconds or settings.token_default_ttl_seconds)
     if parent is not None and expires_at > parent.expires_at:
@@ -191,6 +192,7 @@ def list_for_workspace(
 def revoke(ctx: Ctx, accessor: str, reason: str) -> list[str]:
     """Revoke the token and every descendant, at any depth, in this transaction."""
     root = _visible_token(ctx, accessor, Scope.TOKENS_WRITE, lock=True)
+    _assert_within_reach(ctx, root)
     revoked = _revoke_tree(ctx, [root.id], reason or "revoked")
     audit.record(
         ctx,
@@ -218,6 +220,16 @@ def revoke_created_by(ctx: Ctx, user_id: str, workspace_id: str | None, reason: 
     return _revoke_tree(ctx, repository.ids_created_by(ctx.session, user_id, workspace_id), reason)
 
 
+def _assert_within_reach(ctx: Ctx, token: Token) -> None:
+    """A workspace token acts only on itself and its descendants, as for issuing: their scopes,
+    expiry, networks and agent binding all lie within its own."""
+    caller = ctx.require_principal().token
+    if caller is None or caller.workspace_id is None:
+        return
+    if token.id not in repository.subtree_ids(ctx.session, [caller.token_id]):
+        raise Forbidden("a token can only act on itself and its descendants", code="not_descendant")
+
+
 def _assert_may_hold(ctx: Ctx, token: Token) -> None:
     """Rotation hands the caller a working secret for `token`: only to one who could issue it."""
     principal = ctx.require_principal()
@@ -225,16 +237,9 @@ def _assert_may_hold(ctx: Ctx, token: Token) -> None:
         if token.user_id != principal.user_id:
             raise Forbidden("only its owner can rotate a personal token", code="not_owner")
         return
-    caller = principal.token
-    if caller is not None and caller.workspace_id is not None:
-        # As for issuing: a token acts only on itself and its descendants, whose scopes, expiry,
-        # networks and agent binding all lie within its own.
-        if token.id not in repository.subtree_ids(ctx.session, [caller.token_id]):
-            raise Forbidden(
-                "a token can only rotate itself and its descendants", code="not_descendant"
-            )
-        return
-    assert_scopes_assignable(principal, frozenset(token.scopes), token.workspace_id)
+    _assert_within_reach(ctx, token)
+    if principal.workspace_bound is None:
+        assert_scopes_assignable(principal, frozenset(token.scopes), token.workspace_id)
 
 
 def rotate(ctx: Ctx, accessor: str, overlap_seconds: int | None) -> tuple[Token, str]:
@@ -248,7 +253,8 @@ def rotate(ctx: Ctx, accessor: str, overlap_seconds: int | None) -> tuple[Token,
         if overlap_seconds is None
         else overlap_seconds
     )
-    repository.retire_current_secrets(ctx.session, token.id, min(now + overlap, token.expires_at))
+    old_valid_until = min(now + overlap, token.expires_at)
+    repository.retire_current_secrets(ctx.session, token.id, old_valid_until)
     secret, raw = _new_secret(ctx, token.id)
     ctx.session.add(secret)
     ctx.session.flush()
@@ -259,6 +265,6 @@ def rotate(ctx: Ctx, accessor: str, overlap_seconds: int | None) -> tuple[Token,
         target_type="token",
         target_id=token.accessor,
         workspace_id=token.workspace_id,
-        details={"old_secret_valid_until": (now + overlap).isoformat()},
+        details={"old_secret_valid_until": old_valid_until.isoformat()},
     )
     return token, raw

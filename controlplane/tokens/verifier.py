@@ -14,7 +14,7 @@ from controlplane.auth.principal import TokenGrant
 from controlplane.db import transaction
 from controlplane.errors import Forbidden, ServiceUnavailable, Unauthenticated
 from controlplane.kit.clock import utcnow
-from controlplane.observability import CACHE_LOOKUPS
+from controlplane.observability import CACHE_HITS, CACHE_MISSES
 from controlplane.tokens import repository
 from controlplane.tokens.cache import TokenCache
 from controlplane.tokens.format import is_well_formed, secret_hmac
@@ -71,10 +71,10 @@ class TokenVerifier:
         digest = secret_hmac(self._key, raw)
         grant = self.cache.get(digest)
         if grant is None:
-            CACHE_LOOKUPS.labels("miss").inc()
+            CACHE_MISSES.inc()
             grant = self._load(digest)
         else:
-            CACHE_LOOKUPS.labels("hit").inc()
+            CACHE_HITS.inc()
         now = utcnow()
         if grant.expires_at <= now or (
             grant.secret_valid_until is not None and grant.secret_valid_until <= now
@@ -90,7 +90,7 @@ class TokenVerifier:
     def _load(self, digest: str) -> TokenGrant:
         generation = self.cache.generation
         try:
-            with transaction(self._session_factory) as session:
+            with transaction(self._session_factory, read_only=True) as session:
                 found = repository.find_live_by_secret(session, digest, utcnow())
         except OperationalError as error:
             # A database outage is an outage, not a wave of 401s that clients treat as final.

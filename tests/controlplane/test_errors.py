@@ -184,11 +184,6 @@ def test_422_names_the_field(client: httpx.Client, tenant: factories.Tenant) -> 
     assert_error(not_json, 422, "validation_error")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="controlplane/tokens/service.py `_expiry` renders ValidationFailed with a `field` "
-    "key instead of the `fields` list every other 422 carries",
-)
 def test_422_raised_by_a_service_has_the_same_shape(
     client: httpx.Client, container: Container, tenant: factories.Tenant
 ) -> None:

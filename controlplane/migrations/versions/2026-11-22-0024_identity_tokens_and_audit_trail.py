@@ -73,7 +73,6 @@ def upgrade() -> None:
             ["created_by"], ["users.id"], name=op.f("fk_workspaces_created_by_users")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_workspaces")),
-        sa.UniqueConstraint("name", name=op.f("uq_workspaces_name")),
     )
     op.create_table(
         "agents",

@@ -76,6 +76,19 @@ def test_creating_a_workspace_makes_the_creator_its_owner(
     assert len(client.get("/v1/workspaces", headers=headers).json()) == 1
 
 
+def test_workspace_names_do_not_reveal_other_tenants(
+    client: httpx.Client, session: Session, container: Container
+) -> None:
+    factories.workspace(session, "Research", owner=factories.user(session, container, "alice"))
+    factories.user(session, container, "mallory")
+    session.commit()
+    # Another tenant's "Research" exists, but a stranger learns nothing by choosing the name.
+    created = client.post(
+        "/v1/workspaces", json={"name": "Research"}, headers=login(client, "mallory")
+    )
+    assert created.status_code == 201, created.text
+
+
 def test_single_user_mode_refuses_new_workspaces_users_and_members(
     app: FastAPI,
     client: httpx.Client,

@@ -141,12 +141,11 @@ def test_children_issued_by_a_token_principal_die_with_it(
     level: tuple[Token, str] = (root, root_raw)
     descendants: list[tuple[Token, str]] = []
     for _ in range(3):
-        base = Ctx(session=session, app=container, client_ip="127.0.0.1", request_id="test")
         grant = container.verifier.verify(level[1], "127.0.0.1")
         as_token = Ctx(
             session=session,
             app=container,
-            principal=identity.principal_for_token(base, grant),
+            principal=identity.principal_for_workspace_token(grant),
             client_ip="127.0.0.1",
             request_id="test",
         )
@@ -599,6 +598,47 @@ def test_an_agent_bound_token_cannot_rotate_an_unbound_token(
     assert "token" not in response.json()
 
 
+def test_an_agent_bound_token_sees_only_its_agents_tokens(
+    client: httpx.Client, session: Session, container: Container
+) -> None:
+    tenant = factories.tenant(session, container, "acme")
+    session.commit()
+    owner = _session(container, tenant.owner)
+    bound = _issued(
+        client, tenant.workspace.id, owner, scopes=["tokens:read", *WRITE], agent_id=tenant.agent.id
+    )
+    unbound = _issued(client, tenant.workspace.id, owner, scopes=["agents:read"])
+    for path in (f"/v1/tokens/{unbound['accessor']}", f"/v1/tokens/{unbound['accessor']}/revoke"):
+        method = client.get if path.endswith(unbound["accessor"]) else client.post
+        response = method(path, headers=_bearer(bound["token"]))
+        assert response.status_code == 404, response.text
+    assert _works(container, client, unbound["token"])
+    # Its own token stays visible to it.
+    own = client.get(f"/v1/tokens/{bound['accessor']}", headers=_bearer(bound["token"]))
+    assert own.status_code == 200, own.text
+
+
+def test_a_token_cannot_revoke_its_parent_or_siblings(
+    client: httpx.Client, session: Session, container: Container
+) -> None:
+    tenant = factories.tenant(session, container, "acme")
+    session.commit()
+    owner = _session(container, tenant.owner)
+    parent = _issued(client, tenant.workspace.id, owner, scopes=WRITE)
+    child = _issued(client, tenant.workspace.id, _bearer(parent["token"]), scopes=WRITE)
+    sibling = _issued(client, tenant.workspace.id, owner, scopes=WRITE)
+    for target in (parent, sibling):
+        response = client.post(
+            f"/v1/tokens/{target['accessor']}/revoke", headers=_bearer(child["token"])
+        )
+        assert response.status_code == 403, response.text
+        assert _error(response) == "not_descendant"
+        assert _works(container, client, target["token"])
+    # A person with tokens:write (incident response) may revoke any token in the workspace.
+    assert client.post(f"/v1/tokens/{sibling['accessor']}/revoke", headers=owner).status_code == 200
+    assert not _works(container, client, sibling["token"])
+
+
 @pytest.mark.parametrize("scope", ["users:write", "workspaces:create", "metrics:read"])
 def test_instance_scopes_cannot_go_on_a_workspace_token(
     client: httpx.Client, session: Session, container: Container, scope: str
@@ -642,7 +682,7 @@ def test_ttl_above_the_maximum_is_a_validation_error_naming_the_field(
     )
     assert response.status_code == 422, response.text
     assert _error(response) == "validation_error"
-    assert response.json()["field"] == "ttl_seconds"
+    assert [f["field"] for f in response.json()["fields"]] == ["body.ttl_seconds"]
     assert "ttl_seconds" in response.json()["detail"]
     assert (
         _issue(
