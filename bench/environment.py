@@ -4,19 +4,16 @@ Everything goes through the real code paths: `Container.build`, `migrate.upgrade
 `identity.bootstrap` and `tokens.issue`, exactly as `gatehouse init` and the API do.
 """
 
-import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import make_url, text
-
 from controlplane import migrate
 from controlplane.config import Settings
 from controlplane.container import Container
 from controlplane.context import Ctx
-from controlplane.db import make_engine, transaction
+from controlplane.db import transaction
 from controlplane.identity import service as identity
 from controlplane.tokens import repository as token_repository
 from controlplane.tokens import service as tokens
@@ -86,28 +83,3 @@ def environment(home: Path, database_url: str | None = None) -> Iterator[Environ
         )
     finally:
         container.engine.dispose()
-
-
-def normalise_postgres_url(url: str) -> str:
-    if url.startswith("postgresql://"):
-        return "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    return url
-
-
-@contextmanager
-def postgres_schema(base_url: str) -> Iterator[str]:
-    """A dedicated schema selected through `search_path`; dropped afterwards (as tests do)."""
-    base_url = normalise_postgres_url(base_url)
-    schema = f"gh_bench_{secrets.token_hex(6)}"
-    admin = make_engine(base_url, pool_size=1, max_overflow=0)
-    try:
-        with admin.begin() as connection:
-            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-        url = make_url(base_url).update_query_dict({"options": f"-csearch_path={schema}"})
-        try:
-            yield url.render_as_string(hide_password=False)
-        finally:
-            with admin.begin() as connection:
-                connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    finally:
-        admin.dispose()

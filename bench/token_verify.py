@@ -40,9 +40,10 @@ from typing import Any, TextIO
 
 import sqlalchemy
 
-from bench.environment import CLIENT_IP, Environment, environment, postgres_schema
+from bench.environment import CLIENT_IP, Environment, environment
 from bench.probes import Argon2Counter, SqlCounter
 from bench.timing import Batch, Sample, Summary, calibrate, measure
+from tests.databases import postgres_schema
 
 DEFAULT_SECONDS = 0.75
 DEFAULT_ROUNDS = 5
@@ -251,7 +252,7 @@ def run_bench(seconds: float, rounds: int, postgres_url: str | None = None) -> d
             session_subject(env),
         ]
         if postgres_url:
-            pg_url = stack.enter_context(postgres_schema(postgres_url))
+            pg_url = stack.enter_context(postgres_schema(postgres_url, prefix="gh_bench"))
             pg_env = stack.enter_context(environment(Path(tmp) / "pg-home", pg_url))
             environments.append(pg_env)
             subjects.append(

@@ -9,8 +9,9 @@ import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import make_url, text
+from sqlalchemy import Engine, event, make_url, text
 
 from controlplane.db import make_engine
 
@@ -18,11 +19,16 @@ POSTGRES_ENV = "GATEHOUSE_TEST_POSTGRES_URL"
 REQUIRE_POSTGRES_ENV = "GATEHOUSE_REQUIRE_POSTGRES"
 
 
+def normalise_postgres_url(url: str) -> str:
+    """`postgresql://…` means psycopg 3 here, whatever SQLAlchemy's default driver is."""
+    if url.startswith("postgresql://"):
+        return "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return url
+
+
 def postgres_base_url() -> str | None:
     url = os.environ.get(POSTGRES_ENV)
-    if url and url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    return url or None
+    return normalise_postgres_url(url) if url else None
 
 
 def postgres_required() -> bool:
@@ -30,9 +36,10 @@ def postgres_required() -> bool:
 
 
 @contextmanager
-def postgres_schema(base_url: str) -> Iterator[str]:
+def postgres_schema(base_url: str, prefix: str = "gh_test") -> Iterator[str]:
     """A fresh schema; yields a URL whose connections use it, and drops it afterwards."""
-    schema = f"gh_test_{secrets.token_hex(6)}"
+    base_url = normalise_postgres_url(base_url)
+    schema = f"{prefix}_{secrets.token_hex(6)}"
     admin = make_engine(base_url, pool_size=1, max_overflow=0)
     with admin.begin() as connection:
         connection.execute(text(f'CREATE SCHEMA "{schema}"'))
@@ -55,3 +62,18 @@ def database_url(kind: str, directory: Path) -> Iterator[str]:
         raise RuntimeError(f"{POSTGRES_ENV} is not set")
     with postgres_schema(base) as url:
         yield url
+
+
+@contextmanager
+def statements(engine: Engine) -> Iterator[list[str]]:
+    """Every SQL statement sent on `engine` (any connection, any thread) while inside."""
+    seen: list[str] = []
+
+    def listener(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)

@@ -34,7 +34,11 @@ def emit_json(data: Any) -> None:
 
 
 def table(
-    rows: Iterable[Mapping[str, Any]], columns: Sequence[str], title: str | None = None
+    rows: Iterable[Mapping[str, Any]],
+    columns: Sequence[str],
+    title: str | None = None,
+    *,
+    to: Console = console,
 ) -> None:
     view = Table(title=title, show_lines=False)
     for column in columns:
@@ -42,7 +46,7 @@ def table(
         view.add_column(column, overflow="fold")
     for row in rows:
         view.add_row(*("" if row.get(c) is None else str(row.get(c)) for c in columns))
-    console.print(view)
+    to.print(view)
 
 
 def show(data: Any, *, as_json: bool, columns: Sequence[str], title: str | None = None) -> None:

@@ -9,7 +9,6 @@ import re
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from controlplane.cli.client import (
     Json,
@@ -23,7 +22,7 @@ from controlplane.cli.client import (
     resolve_workspace,
     segment,
 )
-from controlplane.cli.output import emit_json, errors, fail, secret_once, show
+from controlplane.cli.output import emit_json, errors, fail, secret_once, show, table
 from controlplane.tokens.format import ACCESSOR_PREFIX, TOKEN_PREFIX
 
 tokens_app = typer.Typer(help="Scoped tokens.", no_args_is_help=True)
@@ -69,10 +68,8 @@ def _print_issued(issued: Json, as_json: bool) -> None:
         emit_json(issued)
         return
     secret_once("token", issued["token"])
-    summary = Table(*ISSUED_COLUMNS)
-    shown = cells(issued)
-    summary.add_row(*("" if shown[c] is None else str(shown[c]) for c in ISSUED_COLUMNS))
-    errors.print(summary)
+    # On stderr, so that stdout carries the secret alone.
+    table([cells(issued)], ISSUED_COLUMNS, to=errors)
 
 
 @tokens_app.command("issue")

@@ -1,13 +1,10 @@
 """The verified-token cache: revoked keys must never keep working from it."""
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import Engine, event, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from controlplane.auth.principal import TokenGrant
@@ -19,6 +16,7 @@ from controlplane.tokens import service as tokens
 from controlplane.tokens.cache import TokenCache
 from controlplane.tokens.models import Token
 from tests import factories
+from tests.databases import statements
 
 
 class FakeClock:
@@ -104,20 +102,6 @@ def test_cache_size_zero_never_caches_and_a_full_cache_is_bounded() -> None:
 
 
 # --- the cache inside the running system ----------------------------------------------------
-
-
-@contextmanager
-def statements(engine: Engine) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def listener(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
 
 
 def _warm(container: Container, session: Session, raw: str) -> int:

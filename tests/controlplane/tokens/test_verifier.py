@@ -6,14 +6,13 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import Engine, event, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from controlplane import migrate
@@ -31,24 +30,9 @@ from controlplane.tokens.format import generate_accessor, generate_token, secret
 from controlplane.tokens.models import Token, TokenSecret
 from controlplane.tokens.schemas import TokenCreate
 from tests import conftest, factories
-from tests.databases import database_url
+from tests.databases import database_url, statements
 
 assert create_app  # every model module is imported, so Base.metadata knows every table
-
-
-@contextmanager
-def statements(engine: Engine) -> Iterator[list[str]]:
-    """Every SQL statement sent on `engine` (any connection, any thread) while inside."""
-    seen: list[str] = []
-
-    def listener(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
 
 
 def _bearer(raw: str) -> dict[str, str]:
