@@ -5,6 +5,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from controlplane.access_log.router import router as access_log_router
 from controlplane.audit_events.router import router as audit_router
 from controlplane.auth.router import router as auth_router
 from controlplane.container import Container
@@ -12,9 +13,20 @@ from controlplane.http import errors
 from controlplane.http.middleware import RequestContextMiddleware
 from controlplane.http.system import router as system_router
 from controlplane.identity.router import router as identity_router
+from controlplane.providers.router import router as providers_router
+from controlplane.proxy.app import ProxyApp
 from controlplane.tokens.router import router as tokens_router
 
-ROUTERS = (system_router, auth_router, identity_router, tokens_router, audit_router)
+PROXY_PREFIX = "/proxy"
+ROUTERS = (
+    system_router,
+    auth_router,
+    identity_router,
+    tokens_router,
+    audit_router,
+    access_log_router,
+    providers_router,
+)
 
 # Routes reachable without a credential. tests/controlplane/test_routes.py fails on any other
 # route that lacks a `Require` dependency.
@@ -32,6 +44,8 @@ PUBLIC_PATHS = frozenset(
 
 
 def create_app(container: Container, *, background: bool = True) -> FastAPI:
+    proxy = ProxyApp()
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if background:
@@ -39,6 +53,7 @@ def create_app(container: Container, *, background: bool = True) -> FastAPI:
         try:
             yield
         finally:
+            await proxy.aclose()
             if background:
                 container.maintenance.stop()
 
@@ -52,5 +67,12 @@ def create_app(container: Container, *, background: bool = True) -> FastAPI:
     errors.install(app)
     for router in ROUTERS:
         app.include_router(router)
-    app.add_middleware(RequestContextMiddleware, max_body_bytes=container.settings.max_body_bytes)
+    # The proxy authenticates and authorizes inside its own lean ASGI code (controlplane/proxy).
+    app.mount(PROXY_PREFIX, proxy)
+    app.add_middleware(
+        RequestContextMiddleware,
+        max_body_bytes=container.settings.max_body_bytes,
+        # The proxy enforces its own, larger, per-policy limit.
+        unlimited_prefix=PROXY_PREFIX + "/",
+    )
     return app

@@ -57,6 +57,19 @@ class Settings(BaseSettings):
     argon2_memory_cost: int = _ARGON2_DEFAULTS.memory_cost
     argon2_parallelism: int = _ARGON2_DEFAULTS.parallelism
 
+    # The policy proxy: where each upstream lives (local servers in tests and air-gapped sites).
+    upstream_openai_url: str = "https://api.openai.com"
+    upstream_anthropic_url: str = "https://api.anthropic.com"
+    upstream_openrouter_url: str = "https://openrouter.ai"
+    proxy_max_body_bytes: Annotated[int, Field(ge=1_024)] = 10 * 1_048_576
+    proxy_connect_timeout_seconds: Annotated[float, Field(gt=0)] = 10.0
+    # Between two reads from the upstream, not for the whole answer: long streams are normal.
+    proxy_read_timeout_seconds: Annotated[float, Field(gt=0)] = 300.0
+
+    # The access log: how often spooled records move to the database, and how long they stay.
+    access_log_flush_seconds: Annotated[float, Field(gt=0, le=60)] = 1.0
+    access_log_retention_days: Annotated[int, Field(ge=1)] = 90
+
     sentry_dsn: SecretStr | None = None
     sentry_environment: str = "production"
     log_level: str = "INFO"

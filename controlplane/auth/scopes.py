@@ -19,6 +19,8 @@ class Scope(StrEnum):
     SLA_READ = "sla:read"
     SLA_WRITE = "sla:write"
     NOTICES_PUBLISH = "notices:publish"
+    PROVIDERS_READ = "providers:read"
+    PROVIDERS_WRITE = "providers:write"
     # Instance-level: only a user's personal token or session can hold these.
     WORKSPACES_CREATE = "workspaces:create"
     USERS_WRITE = "users:write"
@@ -51,6 +53,7 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
             Scope.TOKENS_WRITE,
             Scope.MEMBERS_READ,
             Scope.ACCESS_LOG_READ,
+            Scope.PROVIDERS_READ,
         }
     ),
     Role.SECURITY: frozenset(
@@ -64,6 +67,7 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
             Scope.ACCESS_LOG_READ,
             Scope.AUDIT_READ,
             Scope.AUDIT_RUN,
+            Scope.PROVIDERS_READ,
         }
     ),
     Role.SUPPORT: frozenset({Scope.SLA_READ, Scope.SLA_WRITE}),

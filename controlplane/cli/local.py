@@ -1,5 +1,7 @@
 """Commands that work on the local store directly: init, serve, db, keys."""
 
+import dataclasses
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -12,6 +14,7 @@ from controlplane.context import Ctx
 from controlplane.db import transaction
 from controlplane.errors import GatehouseError
 from controlplane.identity import service as identity
+from controlplane.providers import service as providers
 
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 keys_app = typer.Typer(help="Key material.", no_args_is_help=True)
@@ -126,3 +129,39 @@ def rotate_signing() -> None:
     except GatehouseError as error:
         fail(error.message)
     note(f"new signing key {kid}; other processes pick it up within seconds")
+
+
+@keys_app.command("rotate")
+def rotate_data_key(
+    new_key_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--new-key-file",
+            help="Re-wrap under the key in this file (needed when the current key comes from "
+            "GATEHOUSE_DATA_KEY or GATEHOUSE_DATA_KEY_FILE); then point GATEHOUSE_DATA_KEY_FILE "
+            "at it.",
+        ),
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Re-wrap every provider credential under a new master data-encryption key.
+
+    The old key is kept as retired in $GATEHOUSE_HOME/keys, so running processes keep
+    decrypting; the credentials' ciphertexts do not change.
+    """
+    container = _container()
+    if migrate.current_revision(container.engine) != migrate.head_revision():
+        fail("the database schema is not current; run `gatehouse db upgrade` first")
+    try:
+        rotation = providers.rotate_master_key(container, new_key_file)
+    except GatehouseError as error:
+        fail(error.message)
+    if as_json:
+        emit_json(dataclasses.asdict(rotation))
+        return
+    note(
+        f"re-wrapped {rotation.rewrapped} credentials under master key {rotation.key_id}; "
+        f"{rotation.previous_key_id} is retired"
+    )
+    if new_key_file is not None:
+        note(f"now set GATEHOUSE_DATA_KEY_FILE={new_key_file} on every process")

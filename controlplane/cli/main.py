@@ -2,7 +2,7 @@
 
 import typer
 
-from controlplane.cli import account, audit, identity, local, tokens
+from controlplane.cli import access_log, account, audit, identity, local, providers, tokens
 
 app = typer.Typer(
     name="gatehouse",
@@ -14,6 +14,7 @@ app.command()(local.init)
 app.command()(local.serve)
 app.add_typer(local.db_app, name="db")
 app.add_typer(local.keys_app, name="keys")
+app.add_typer(access_log.access_log_app, name="access-log")
 # Remote commands: HTTP calls to the server at GATEHOUSE_URL.
 app.command()(account.login)
 app.command()(account.me)
@@ -24,6 +25,7 @@ app.add_typer(identity.agents_app, name="agents")
 app.add_typer(identity.plugins_app, name="plugins")
 app.add_typer(tokens.tokens_app, name="tokens")
 app.add_typer(audit.audit_app, name="audit-events")
+app.add_typer(providers.providers_app, name="providers")
 
 
 def main() -> None:

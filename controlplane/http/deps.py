@@ -12,6 +12,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from controlplane.auth.credentials import credential_from
 from controlplane.auth.policy import INSTANCE, authorize
 from controlplane.auth.principal import Principal
 from controlplane.auth.scopes import INSTANCE_SCOPES, Scope
@@ -47,12 +48,7 @@ def client_ip(request: Request) -> str | None:
 
 
 def presented_credential(request: Request) -> str | None:
-    """`Authorization: Bearer …` (OpenAI style) or `x-api-key` (Anthropic style)."""
-    authorization = request.headers.get("authorization")
-    if authorization:
-        scheme, _, value = authorization.partition(" ")
-        return value.strip() if scheme.lower() == "bearer" and value.strip() else ""
-    return request.headers.get("x-api-key")
+    return credential_from(request.scope["headers"])
 
 
 def _public_ctx(request: Request, session: SessionDep, container: ContainerDep) -> Ctx:
@@ -128,6 +124,9 @@ TokensWrite = Annotated[Ctx, Depends(Require(Scope.TOKENS_WRITE))]
 MembersRead = Annotated[Ctx, Depends(Require(Scope.MEMBERS_READ))]
 MembersWrite = Annotated[Ctx, Depends(Require(Scope.MEMBERS_WRITE))]
 AuditRead = Annotated[Ctx, Depends(Require(Scope.AUDIT_READ))]
+AccessLogRead = Annotated[Ctx, Depends(Require(Scope.ACCESS_LOG_READ))]
 UsersWrite = Annotated[Ctx, Depends(Require(Scope.USERS_WRITE))]
 WorkspacesCreate = Annotated[Ctx, Depends(Require(Scope.WORKSPACES_CREATE))]
 MetricsRead = Annotated[Ctx, Depends(Require(Scope.METRICS_READ))]
+ProvidersRead = Annotated[Ctx, Depends(Require(Scope.PROVIDERS_READ))]
+ProvidersWrite = Annotated[Ctx, Depends(Require(Scope.PROVIDERS_WRITE))]

@@ -1,11 +1,13 @@
 """The one error handler. Every failure leaves as `{"error", "detail", "request_id"}`."""
 
+import json
 import logging
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Send
 
 from controlplane.errors import GatehouseError, ValidationFailed
 
@@ -24,14 +26,34 @@ def request_id_of(request: Request) -> str | None:
     return getattr(request.state, "request_id", None)
 
 
-def render(request: Request, error: GatehouseError) -> JSONResponse:
+def error_body(error: GatehouseError, request_id: str | None) -> dict[str, object]:
     body: dict[str, object] = {
         "error": error.code,
         "detail": error.message,
-        "request_id": request_id_of(request),
+        "request_id": request_id,
     }
     body.update(error.extra)
-    return JSONResponse(body, status_code=error.status_code, headers=error.headers)
+    return body
+
+
+def render(request: Request, error: GatehouseError) -> JSONResponse:
+    return JSONResponse(
+        error_body(error, request_id_of(request)),
+        status_code=error.status_code,
+        headers=error.headers,
+    )
+
+
+async def send_error(send: Send, error: GatehouseError, request_id: str | None) -> None:
+    """The same error, for raw ASGI code (middleware, the proxy) that has no Request object."""
+    payload = json.dumps(error_body(error, request_id)).encode()
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(payload)).encode()),
+        *((name.lower().encode(), value.encode()) for name, value in error.headers.items()),
+    ]
+    await send({"type": "http.response.start", "status": error.status_code, "headers": headers})
+    await send({"type": "http.response.body", "body": payload})
 
 
 def _field_name(location: tuple[int | str, ...]) -> str:

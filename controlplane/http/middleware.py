@@ -4,16 +4,15 @@ Pure ASGI (not BaseHTTPMiddleware) so streaming responses pass through untouched
 per request stays a few microseconds.
 """
 
-import json
 import re
 import secrets
 import time
-from typing import Any
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from controlplane.errors import PayloadTooLarge
+from controlplane.http.errors import send_error
 from controlplane.observability import REQUEST_LATENCY, REQUESTS
 
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
@@ -40,9 +39,10 @@ def _content_length(scope: Scope) -> int | None:
 
 
 class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_body_bytes: int, unlimited_prefix: str) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.unlimited_prefix = unlimited_prefix
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -61,8 +61,12 @@ class RequestContextMiddleware:
             await send(message)
 
         length = _content_length(scope)
-        if length is not None and length > self.max_body_bytes:
-            await self._reject_too_large(request_id, send_with_id)
+        if scope["path"].startswith(self.unlimited_prefix):
+            await self.app(scope, receive, send_with_id)
+        elif length is not None and length > self.max_body_bytes:
+            too_large = PayloadTooLarge(f"request body exceeds {self.max_body_bytes} bytes")
+            too_large.headers["Connection"] = "close"
+            await send_error(send_with_id, too_large, request_id)
         else:
             await self.app(scope, self._limited(receive), send_with_id)
         route = scope.get("route")
@@ -85,23 +89,3 @@ class RequestContextMiddleware:
             return message
 
         return limited_receive
-
-    async def _reject_too_large(self, request_id: str, send: Send) -> None:
-        body: dict[str, Any] = {
-            "error": PayloadTooLarge.code,
-            "detail": f"request body exceeds {self.max_body_bytes} bytes",
-            "request_id": request_id,
-        }
-        payload = json.dumps(body).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(payload)).encode()),
-                    (b"connection", b"close"),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": payload})

@@ -66,15 +66,35 @@ class TokenVerifier:
         return secret_hmac(self._key, raw)
 
     def verify(self, raw: str, client_ip: str | None) -> TokenGrant:
-        if not is_well_formed(raw):
-            raise Unauthenticated("malformed")
-        digest = secret_hmac(self._key, raw)
+        digest = self._digest_of_well_formed(raw)
         grant = self.cache.get(digest)
         if grant is None:
             CACHE_MISSES.inc()
             grant = self._load(digest)
         else:
             CACHE_HITS.inc()
+        self._admit(grant, client_ip)
+        if grant.use_limit is not None and not self._consume(grant.token_id):
+            raise Unauthenticated("use_limit_spent")
+        return grant
+
+    def verify_without_io(self, raw: str, client_ip: str | None) -> TokenGrant | None:
+        """The warm path for async callers: the cache's answer, or None when only `verify`
+        (which may touch the database) can decide. Never blocks the event loop."""
+        grant = self.cache.get(self._digest_of_well_formed(raw))
+        if grant is None or grant.use_limit is not None:
+            return None
+        CACHE_HITS.inc()
+        self._admit(grant, client_ip)
+        return grant
+
+    def _digest_of_well_formed(self, raw: str) -> str:
+        if not is_well_formed(raw):
+            raise Unauthenticated("malformed")
+        return secret_hmac(self._key, raw)
+
+    def _admit(self, grant: TokenGrant, client_ip: str | None) -> None:
+        """Checks that hold on every use, cached or not."""
         now = utcnow()
         if grant.expires_at <= now or (
             grant.secret_valid_until is not None and grant.secret_valid_until <= now
@@ -82,10 +102,7 @@ class TokenVerifier:
             raise Unauthenticated("expired")
         if not ip_allowed(grant.cidrs, client_ip):
             raise Forbidden("this token may not be used from this address", code="ip_not_allowed")
-        if grant.use_limit is not None and not self._consume(grant.token_id):
-            raise Unauthenticated("use_limit_spent")
         self._usage.touch(grant.token_id, client_ip, now)
-        return grant
 
     def _load(self, digest: str) -> TokenGrant:
         generation = self.cache.generation

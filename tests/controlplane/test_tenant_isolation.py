@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -29,6 +30,8 @@ from controlplane.db import make_engine
 from controlplane.identity import repository as identity_repository
 from controlplane.identity.models import Plugin
 from controlplane.kit.ids import new_id
+from controlplane.providers import service as providers
+from controlplane.providers.schemas import ProviderCredentialSet
 from controlplane.tokens.format import generate_accessor
 from controlplane.tokens.models import Token
 from tests import factories
@@ -56,6 +59,11 @@ DEFAULT_PARAMS = {
     "accessor": "accessor",
     "user_id": "owner",
 }
+# Path parameters that name no tenant's resource: the same value for every caller and id set.
+FIXED_PARAMS = {"provider": "openai"}
+# A's workspace-default OpenAI key. The dots keep its last four characters from occurring by
+# chance in an id, a token or a timestamp.
+PROVIDER_KEY_A = "sk-alpha.tenant-0123456789abcdef.k.4"
 
 
 def expect(
@@ -90,6 +98,7 @@ class Case:
 WS = "/v1/workspaces/{workspace_id}"
 AGENT = WS + "/agents/{agent_id}"
 PLUGIN = AGENT + "/plugins/{plugin_id}"
+PROVIDERS = WS + "/providers"
 ALL_OK = expect(200, 200, 200, 200, 200, 200)
 
 CASES = [
@@ -170,6 +179,21 @@ CASES = [
     Case(
         "GET", "/v1/audit-events", expect(200, 403, 404, 403, 404), query={"workspace_id": "{ws}"}
     ),
+    Case("GET", "/v1/access-log", expect(200, 403, 404, 403, 404), query={"workspace_id": "{ws}"}),
+    Case("GET", PROVIDERS, expect(200, 403, 404, 403, 404)),
+    Case(
+        "PUT",
+        PROVIDERS + "/{provider}",
+        expect(200, 403, 404, 403, 404),
+        body={"api_key": "sk-matrix-0123456789abcdef", "agent_id": "{agent}"},
+    ),
+    Case("GET", PROVIDERS + "/{provider}", expect(200, 403, 404, 403, 404)),
+    Case(
+        "DELETE",
+        PROVIDERS + "/{provider}",
+        expect(204, 403, 404, 403, 404),
+        query={"agent_id": "{agent}"},
+    ),
 ]
 CASES_BY_ID = {case.id: case for case in CASES}
 
@@ -187,7 +211,11 @@ def _fill(value: Any, ids: Mapping[str, str]) -> Any:
 def _path_params(case: Case) -> dict[str, str]:
     """Path parameter name → identifier key, for this case's route."""
     names = [part[1:-1] for part in case.route.split("/") if part.startswith("{")]
-    return {name: case.params.get(name, DEFAULT_PARAMS[name]) for name in names}
+    return {
+        name: case.params.get(name, DEFAULT_PARAMS[name])
+        for name in names
+        if name not in FIXED_PARAMS
+    }
 
 
 def _references(case: Case) -> set[str]:
@@ -241,6 +269,20 @@ def world(session: Session, container: Container) -> World:
     token_id = session.scalars(
         select(Token.id).where(Token.accessor == a.agent_token_accessor)
     ).one()
+    owner_ctx = factories.user_ctx(session, container, a.owner)
+    credential = providers.set_credential(
+        owner_ctx,
+        a.workspace.id,
+        "openai",
+        ProviderCredentialSet(api_key=SecretStr(PROVIDER_KEY_A)),
+    )
+    # And an override for A's agent, so that routes naming the agent find something too.
+    providers.set_credential(
+        owner_ctx,
+        a.workspace.id,
+        "openai",
+        ProviderCredentialSet(api_key=SecretStr(PROVIDER_KEY_A), agent_id=a.agent.id),
+    )
     session.commit()
     ids = {
         "ws": a.workspace.id,
@@ -260,6 +302,9 @@ def world(session: Session, container: Container) -> World:
         a.agent.name,
         plugin.name,
         TENANT_A,
+        PROVIDER_KEY_A,
+        credential.fingerprint,
+        credential.last4,
     ]
     return World(a=a, b=b, plugin=plugin, ids=ids, secrets=secrets)
 
@@ -287,7 +332,9 @@ def _credential(client: httpx.Client, world: World, principal: str) -> str | Non
 def _send(
     client: httpx.Client, case: Case, ids: Mapping[str, str], credential: str | None
 ) -> httpx.Response:
-    path = case.route.format_map({name: ids[key] for name, key in _path_params(case).items()})
+    path = case.route.format_map(
+        {**FIXED_PARAMS, **{name: ids[key] for name, key in _path_params(case).items()}}
+    )
     headers = {"Authorization": f"Bearer {credential}"} if credential else {}
     return client.request(
         case.method,

@@ -1,0 +1,1 @@
+"""The access log: one hash-chained record per proxied request, spooled before forwarding."""

@@ -1,0 +1,1 @@
+"""Provider credentials: LLM provider API keys held for agents, encrypted at rest."""

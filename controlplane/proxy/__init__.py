@@ -1,0 +1,1 @@
+"""The policy proxy: agents call providers through Gatehouse with their Gatehouse token."""

@@ -1,0 +1,272 @@
+"""The proxy as a lean ASGI app mounted at /proxy: no dependency injection on the hot path.
+
+Per request: parse the route, verify the Gatehouse token (the cache answers without I/O on the
+warm path), check the scope, read the bounded request body, look up the workspace's provider
+key, then stream the upstream answer back chunk by chunk as it arrives. A client disconnect
+cancels the upstream request; an upstream failure mid-stream ends the client's stream cleanly.
+"""
+
+import asyncio
+import json
+import time
+from dataclasses import dataclass
+
+import aiohttp
+from starlette.concurrency import run_in_threadpool
+from starlette.types import Message, Receive, Scope, Send
+
+from controlplane.auth.credentials import credential_from
+from controlplane.auth.principal import TokenGrant
+from controlplane.container import Container
+from controlplane.db import transaction
+from controlplane.errors import (
+    Conflict,
+    Forbidden,
+    GatehouseError,
+    NotFound,
+    PayloadTooLarge,
+    ServiceUnavailable,
+    Unauthenticated,
+)
+from controlplane.http.errors import send_error
+from controlplane.observability import AUTH_FAILURES
+from controlplane.providers.service import resolve_credential
+from controlplane.proxy.forwarding import request_headers, response_headers
+from controlplane.proxy.upstreams import RUNTIME, Upstream, upstreams
+from controlplane.proxy.usage import UsageReader
+
+PREFIX = "/proxy/"
+OVERHEAD_HEADER = b"x-gatehouse-overhead-ms"
+
+
+class BadGateway(GatehouseError):
+    status_code = 502
+    code = "upstream_unreachable"
+
+
+class GatewayTimeout(GatehouseError):
+    status_code = 504
+    code = "upstream_timeout"
+
+
+@dataclass
+class Exchange:
+    """What one proxied request learned, for the caller's response and the access log."""
+
+    started: float
+    upstream: str = ""
+    model: str | None = None
+    status: int = 0
+    bytes_in: int = 0
+    bytes_out: int = 0
+    streamed: bool = False
+    ttfb_ms: float | None = None
+    error: str | None = None
+
+
+class ProxyApp:
+    def __init__(self) -> None:
+        self._client: aiohttp.ClientSession | None = None
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
+
+    def _http(self) -> aiohttp.ClientSession:
+        # Created on first use, inside the server's event loop. aiohttp's pool holds up under
+        # proxy-level concurrency where httpx's does not (see the README's figures).
+        if self._client is None:
+            self._client = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=0, ttl_dns_cache=300),
+                auto_decompress=False,
+                skip_auto_headers=("User-Agent",),
+            )
+        return self._client
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        container: Container = scope["app"].state.container
+        request_id: str = scope["state"]["request_id"]
+        exchange = Exchange(started=time.perf_counter())
+        started_response = False
+
+        async def tracked_send(message: Message) -> None:
+            nonlocal started_response
+            started_response = started_response or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self._handle(container, scope, receive, tracked_send, request_id, exchange)
+        except GatehouseError as error:
+            if isinstance(error, Unauthenticated):
+                AUTH_FAILURES.labels(error.reason).inc()
+            if not started_response:
+                await send_error(send, error, request_id)
+
+    async def _handle(
+        self,
+        container: Container,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        request_id: str,
+        exchange: Exchange,
+    ) -> None:
+        name, _, rest = scope["path"].removeprefix(PREFIX).partition("/")
+        upstream = upstreams(container.settings).get(name)
+        if upstream is None and name != RUNTIME:
+            raise NotFound("no such upstream")
+        client_ip = scope["client"][0] if scope.get("client") else None
+        grant = await _authenticate(container, credential_from(scope["headers"]), client_ip)
+        if grant.workspace_id is None:
+            raise Forbidden("the proxy takes workspace tokens", code="workspace_token_required")
+        if upstream is None:
+            raise ServiceUnavailable("the streaming runtime is not available yet")
+        if upstream.scope not in grant.scopes:
+            raise Forbidden(f"this token lacks the {upstream.scope} scope", code="scope_missing")
+        body = await _read_body(receive, container.settings.proxy_max_body_bytes)
+        exchange.upstream, exchange.bytes_in = upstream.name, len(body)
+        exchange.model = _model_of(body)
+        api_key = await run_in_threadpool(_provider_key, container, grant, upstream)
+        await self._forward(
+            container, scope, receive, send, request_id, upstream, rest, body, api_key, exchange
+        )
+
+    async def _forward(
+        self,
+        container: Container,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        request_id: str,
+        upstream: Upstream,
+        rest: str,
+        body: bytes,
+        api_key: tuple[str, str | None],
+        exchange: Exchange,
+    ) -> None:
+        key, base_url = api_key
+        url = f"{(base_url or upstream.base_url).rstrip('/')}/{rest}"
+        query = scope.get("query_string", b"").decode("latin-1")
+        settings = container.settings
+        timeout = aiohttp.ClientTimeout(
+            total=None,
+            sock_connect=settings.proxy_connect_timeout_seconds,
+            sock_read=settings.proxy_read_timeout_seconds,
+        )
+        headers = request_headers(scope["headers"], upstream.auth_header(key), request_id)
+        before_upstream = time.perf_counter()
+        try:
+            response = await self._http().request(
+                scope["method"],
+                f"{url}?{query}" if query else url,
+                data=body,
+                headers=headers,
+                timeout=timeout,
+                allow_redirects=False,
+            )
+        except TimeoutError as error:
+            raise GatewayTimeout("the upstream did not answer in time") from error
+        except aiohttp.ClientError as error:
+            raise BadGateway("the upstream could not be reached") from error
+        overhead_ms = (before_upstream - exchange.started) * 1000
+        exchange.status = response.status
+        content_type = response.headers.get("content-type", "")
+        exchange.streamed = content_type.startswith("text/event-stream")
+        usage = UsageReader(streamed=exchange.streamed)
+        await send(
+            {
+                "type": "http.response.start",
+                "status": response.status,
+                "headers": [
+                    *response_headers(response.headers.items()),
+                    (OVERHEAD_HEADER, f"{overhead_ms:.3f}".encode()),
+                ],
+            }
+        )
+        relay = asyncio.ensure_future(_relay(response, send, usage, exchange))
+        disconnect = asyncio.ensure_future(_wait_for_disconnect(receive))
+        try:
+            await asyncio.wait({relay, disconnect}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            if not relay.done():
+                # The caller went away: stop reading, and drop the upstream connection so the
+                # provider stops generating (and billing) at once.
+                relay.cancel()
+                exchange.error = "client disconnected"
+                response.close()
+            disconnect.cancel()
+            response.release()
+        usage.finish()
+
+
+async def _authenticate(container: Container, raw: str | None, client_ip: str | None) -> TokenGrant:
+    if not raw:
+        raise Unauthenticated("missing")
+    verifier = container.verifier
+    grant = verifier.verify_without_io(raw, client_ip)
+    if grant is None:
+        grant = await run_in_threadpool(verifier.verify, raw, client_ip)
+    return grant
+
+
+def _provider_key(
+    container: Container, grant: TokenGrant, upstream: Upstream
+) -> tuple[str, str | None]:
+    with transaction(container.session_factory, read_only=True) as session:
+        found = resolve_credential(
+            session, container, grant.workspace_id or "", grant.agent_id, upstream.name
+        )
+    if found is None:
+        raise Conflict(
+            f"no {upstream.name} credential is configured for this workspace",
+            code="provider_not_configured",
+        )
+    return found.api_key, found.base_url
+
+
+async def _read_body(receive: Receive, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise GatehouseError("the client went away", 499, "client_closed_request")
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"request body exceeds {limit} bytes", code="body_too_large")
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _model_of(body: bytes) -> str | None:
+    try:
+        document = json.loads(body) if body else None
+    except ValueError:
+        return None
+    model = document.get("model") if isinstance(document, dict) else None
+    return model if isinstance(model, str) else None
+
+
+async def _relay(
+    response: aiohttp.ClientResponse, send: Send, usage: UsageReader, exchange: Exchange
+) -> None:
+    try:
+        async for chunk in response.content.iter_any():
+            if exchange.ttfb_ms is None:
+                exchange.ttfb_ms = (time.perf_counter() - exchange.started) * 1000
+            exchange.bytes_out += len(chunk)
+            usage.feed(chunk)
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+    except (aiohttp.ClientError, TimeoutError) as error:
+        # Mid-stream failure: the status line is long gone, so end the stream cleanly and
+        # record what happened.
+        exchange.error = f"upstream failed mid-stream: {type(error).__name__}"
+    await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+async def _wait_for_disconnect(receive: Receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass

@@ -1,0 +1,43 @@
+"""The upstreams the proxy fronts, and the one place where they differ in how they authenticate."""
+
+from dataclasses import dataclass
+
+from controlplane.auth.scopes import Scope
+from controlplane.config import Settings
+
+
+@dataclass(frozen=True)
+class Upstream:
+    name: str
+    base_url: str
+    scope: Scope
+    key_header: str  # where the provider expects its key
+
+    def auth_header(self, api_key: str) -> tuple[str, str]:
+        if self.key_header == "authorization":
+            return ("authorization", f"Bearer {api_key}")
+        return (self.key_header, api_key)
+
+
+RUNTIME = "runtime"
+
+
+def upstreams(settings: Settings) -> dict[str, Upstream]:
+    """`/proxy/<name>/<rest>` forwards to `<base_url>/<rest>`."""
+    return {
+        "openai": Upstream(
+            "openai", settings.upstream_openai_url.rstrip("/"), Scope.PROXY_INVOKE, "authorization"
+        ),
+        "anthropic": Upstream(
+            "anthropic",
+            settings.upstream_anthropic_url.rstrip("/"),
+            Scope.PROXY_INVOKE,
+            "x-api-key",
+        ),
+        "openrouter": Upstream(
+            "openrouter",
+            settings.upstream_openrouter_url.rstrip("/"),
+            Scope.PROXY_INVOKE,
+            "authorization",
+        ),
+    }
