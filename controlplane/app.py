@@ -50,11 +50,14 @@ def create_app(container: Container, *, background: bool = True) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if background:
             container.maintenance.start()
+            container.flusher.start()
         try:
             yield
         finally:
             await proxy.aclose()
             if background:
+                # After the proxy stops taking requests, so the last records are flushed too.
+                container.flusher.stop()
                 container.maintenance.stop()
 
     app = FastAPI(

@@ -12,6 +12,9 @@ from pathlib import Path
 from sqlalchemy import Engine, make_url
 from sqlalchemy.orm import Session
 
+from controlplane.access_log.flusher import Flusher
+from controlplane.access_log.runtime import build_access_log
+from controlplane.access_log.spool import Spool
 from controlplane.auth.sessions import SessionTokens
 from controlplane.auth.signing import Keyring
 from controlplane.config import Settings
@@ -36,6 +39,8 @@ class Container:
     passwords: Passwords
     verifier: TokenVerifier
     maintenance: TokenMaintenance
+    spool: Spool
+    flusher: Flusher
 
     @classmethod
     def build(
@@ -67,6 +72,7 @@ class Container:
             keys_dir / "signing", settings.signing_key_overlap_seconds, settings.signing_key_file
         )
         verifier, maintenance = _token_runtime(settings, token_key, session_factory)
+        spool, flusher = build_access_log(settings, session_factory)
         return cls(
             settings=settings,
             engine=engine,
@@ -82,18 +88,23 @@ class Container:
             ),
             verifier=verifier,
             maintenance=maintenance,
+            spool=spool,
+            flusher=flusher,
         )
 
     def rebind(self, session_factory: Callable[[], Session], **settings: object) -> "Container":
         """The same keys and settings over another session factory, with a fresh cache."""
         new_settings = self.settings.model_copy(update=settings)
         verifier, maintenance = _token_runtime(new_settings, self.token_key, session_factory)
+        spool, flusher = build_access_log(new_settings, session_factory)
         return dataclasses.replace(
             self,
             settings=new_settings,
             session_factory=session_factory,
             verifier=verifier,
             maintenance=maintenance,
+            spool=spool,
+            flusher=flusher,
         )
 
 

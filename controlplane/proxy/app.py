@@ -10,11 +10,14 @@ import asyncio
 import json
 import time
 from dataclasses import dataclass
+from datetime import datetime
 
 import aiohttp
 from starlette.concurrency import run_in_threadpool
 from starlette.types import Message, Receive, Scope, Send
 
+from controlplane.access_log.records import AccessRecord, Decision, sanitize_path
+from controlplane.access_log.spool import SpoolUnavailableError
 from controlplane.auth.credentials import credential_from
 from controlplane.auth.principal import TokenGrant
 from controlplane.container import Container
@@ -29,6 +32,7 @@ from controlplane.errors import (
     Unauthenticated,
 )
 from controlplane.http.errors import send_error
+from controlplane.kit.clock import utcnow
 from controlplane.observability import AUTH_FAILURES
 from controlplane.providers.service import resolve_credential
 from controlplane.proxy.forwarding import request_headers, response_headers
@@ -54,14 +58,53 @@ class Exchange:
     """What one proxied request learned, for the caller's response and the access log."""
 
     started: float
-    upstream: str = ""
+    ts: datetime
+    request_id: str
+    method: str
+    path: str
+    client_ip: str | None
+    user_agent: str | None
+    grant: TokenGrant | None = None
+    upstream: str | None = None
     model: str | None = None
     status: int = 0
     bytes_in: int = 0
     bytes_out: int = 0
     streamed: bool = False
     ttfb_ms: float | None = None
+    tokens_in: int | None = None
+    tokens_out: int | None = None
     error: str | None = None
+    begun: bool = False
+    finished: bool = False
+
+    def record(self, decision: Decision, reason: str | None = None) -> AccessRecord:
+        grant = self.grant
+        return AccessRecord(
+            ts=self.ts,
+            request_id=self.request_id,
+            token_accessor=grant.accessor if grant else None,
+            workspace_id=grant.workspace_id if grant else None,
+            agent_id=grant.agent_id if grant else None,
+            user_id=grant.user_id if grant else None,
+            client_ip=self.client_ip,
+            user_agent=self.user_agent,
+            method=self.method,
+            upstream=self.upstream,
+            path=self.path,
+            model=self.model,
+            status=self.status,
+            decision=decision,
+            reason=reason,
+            latency_ms=(time.perf_counter() - self.started) * 1000,
+            ttfb_ms=self.ttfb_ms,
+            bytes_in=self.bytes_in,
+            bytes_out=self.bytes_out,
+            tokens_in=self.tokens_in,
+            tokens_out=self.tokens_out,
+            streamed=self.streamed,
+            error=self.error,
+        )
 
 
 class ProxyApp:
@@ -87,7 +130,16 @@ class ProxyApp:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         container: Container = scope["app"].state.container
         request_id: str = scope["state"]["request_id"]
-        exchange = Exchange(started=time.perf_counter())
+        query = scope.get("query_string", b"").decode("latin-1")
+        exchange = Exchange(
+            started=time.perf_counter(),
+            ts=utcnow(),
+            request_id=request_id,
+            method=scope["method"],
+            path=sanitize_path(f"{scope['path']}?{query}" if query else scope["path"]),
+            client_ip=scope["client"][0] if scope.get("client") else None,
+            user_agent=_header(scope, b"user-agent"),
+        )
         started_response = False
 
         async def tracked_send(message: Message) -> None:
@@ -100,8 +152,16 @@ class ProxyApp:
         except GatehouseError as error:
             if isinstance(error, Unauthenticated):
                 AUTH_FAILURES.labels(error.reason).inc()
+            exchange.status = error.status_code
+            if not exchange.begun:
+                error = _log_denial(container, exchange, error)
+            else:
+                exchange.error = error.code
             if not started_response:
                 await send_error(send, error, request_id)
+        finally:
+            if exchange.begun and not exchange.finished:
+                _log_finish(container, exchange)
 
     async def _handle(
         self,
@@ -116,8 +176,10 @@ class ProxyApp:
         upstream = upstreams(container.settings).get(name)
         if upstream is None and name != RUNTIME:
             raise NotFound("no such upstream")
-        client_ip = scope["client"][0] if scope.get("client") else None
-        grant = await _authenticate(container, credential_from(scope["headers"]), client_ip)
+        grant = await _authenticate(
+            container, credential_from(scope["headers"]), exchange.client_ip
+        )
+        exchange.grant = grant
         if grant.workspace_id is None:
             raise Forbidden("the proxy takes workspace tokens", code="workspace_token_required")
         if upstream is None:
@@ -128,6 +190,9 @@ class ProxyApp:
         exchange.upstream, exchange.bytes_in = upstream.name, len(body)
         exchange.model = _model_of(body)
         api_key = await run_in_threadpool(_provider_key, container, grant, upstream)
+        # Fails closed: if the record cannot be spooled, nothing is forwarded (503).
+        container.spool.begin(exchange.record("allow"))
+        exchange.begun = True
         await self._forward(
             container, scope, receive, send, request_id, upstream, rest, body, api_key, exchange
         )
@@ -198,6 +263,44 @@ class ProxyApp:
             disconnect.cancel()
             response.release()
         usage.finish()
+        exchange.tokens_in, exchange.tokens_out = usage.tokens_in, usage.tokens_out
+        relayed = relay.done() and not relay.cancelled()
+        if relayed and relay.exception() is not None:
+            # Sending to the caller failed: it went away between two chunks.
+            exchange.error, relayed = "client disconnected", False
+        if relayed:
+            # The record is spooled before the last byte goes out, so a caller that saw the
+            # end of its response can rely on the record existing.
+            _log_finish(container, exchange)
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+def _log_denial(container: Container, exchange: Exchange, error: GatehouseError) -> GatehouseError:
+    """Denials are recorded too. If even that cannot be spooled, the answer becomes the 503."""
+    record = exchange.record("deny", reason=error.code)
+    try:
+        container.spool.begin(record)
+        container.spool.finish(record)
+    except SpoolUnavailableError as unavailable:
+        return unavailable
+    return error
+
+
+def _log_finish(container: Container, exchange: Exchange) -> None:
+    exchange.finished = True
+    try:
+        container.spool.finish(exchange.record("allow"))
+    except SpoolUnavailableError:
+        # The response is already out; the begin line holds the request, and replay marks it
+        # incomplete. The spool logs the outage itself.
+        return
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
 
 
 async def _authenticate(container: Container, raw: str | None, client_ip: str | None) -> TokenGrant:
@@ -264,7 +367,6 @@ async def _relay(
         # Mid-stream failure: the status line is long gone, so end the stream cleanly and
         # record what happened.
         exchange.error = f"upstream failed mid-stream: {type(error).__name__}"
-    await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
 async def _wait_for_disconnect(receive: Receive) -> None:
