@@ -20,6 +20,7 @@ from controlplane.access_log.records import AccessRecord, Decision, sanitize_pat
 from controlplane.access_log.spool import SpoolUnavailableError
 from controlplane.auth.credentials import credential_from
 from controlplane.auth.principal import TokenGrant
+from controlplane.config import Settings
 from controlplane.container import Container
 from controlplane.db import transaction
 from controlplane.errors import (
@@ -110,6 +111,13 @@ class Exchange:
 class ProxyApp:
     def __init__(self) -> None:
         self._client: aiohttp.ClientSession | None = None
+        self._routes: tuple[Settings, dict[str, Upstream]] | None = None
+
+    def _upstreams(self, settings: Settings) -> dict[str, Upstream]:
+        # Built once per settings object rather than on every request (the hot path).
+        if self._routes is None or self._routes[0] is not settings:
+            self._routes = (settings, upstreams(settings))
+        return self._routes[1]
 
     async def aclose(self) -> None:
         if self._client is not None:
@@ -173,7 +181,7 @@ class ProxyApp:
         exchange: Exchange,
     ) -> None:
         name, _, rest = scope["path"].removeprefix(PREFIX).partition("/")
-        upstream = upstreams(container.settings).get(name)
+        upstream = self._upstreams(container.settings).get(name)
         if upstream is None and name != RUNTIME:
             raise NotFound("no such upstream")
         grant = await _authenticate(
