@@ -13,6 +13,7 @@ from controlplane.http import errors
 from controlplane.http.middleware import RequestContextMiddleware
 from controlplane.http.system import router as system_router
 from controlplane.identity.router import router as identity_router
+from controlplane.policies.router import router as policies_router
 from controlplane.providers.router import router as providers_router
 from controlplane.proxy.app import ProxyApp
 from controlplane.tokens.router import router as tokens_router
@@ -26,6 +27,7 @@ ROUTERS = (
     audit_router,
     access_log_router,
     providers_router,
+    policies_router,
 )
 
 # Routes reachable without a credential. tests/controlplane/test_routes.py fails on any other

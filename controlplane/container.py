@@ -5,9 +5,11 @@ session factory bound to their rolled-back connection.
 """
 
 import dataclasses
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, make_url
 from sqlalchemy.orm import Session
@@ -15,14 +17,20 @@ from sqlalchemy.orm import Session
 from controlplane.access_log.flusher import Flusher
 from controlplane.access_log.runtime import build_access_log
 from controlplane.access_log.spool import Spool
+from controlplane.auth.principal import TokenGrant
 from controlplane.auth.sessions import SessionTokens
 from controlplane.auth.signing import Keyring
 from controlplane.config import Settings
-from controlplane.db import make_engine, make_session_factory
+from controlplane.db import make_engine, make_session_factory, transaction
+from controlplane.kit.epoch_cache import EpochCache
 from controlplane.kit.keyfiles import load_symmetric_key
 from controlplane.kit.passwords import Passwords
-from controlplane.tokens.cache import TokenCache
-from controlplane.tokens.maintenance import TokenMaintenance
+from controlplane.policies import repository as policy_repository
+from controlplane.policies.engine import EffectivePolicy, window_of
+from controlplane.policies.streams import StreamGate
+from controlplane.providers.schemas import ResolvedCredential
+from controlplane.tokens.maintenance import Chore, TokenMaintenance
+from controlplane.tokens.models import POLICIES_EPOCH, PROVIDERS_EPOCH, TOKENS_EPOCH
 from controlplane.tokens.usage import UsageTracker
 from controlplane.tokens.verifier import TokenVerifier
 
@@ -41,6 +49,10 @@ class Container:
     maintenance: TokenMaintenance
     spool: Spool
     flusher: Flusher
+    # The proxy's warm path: (workspace, agent) → policy; (workspace, agent, provider) → key.
+    policy_cache: EpochCache[tuple[str, str | None], EffectivePolicy]
+    credential_cache: EpochCache[tuple[str, str | None, str], ResolvedCredential]
+    streams: StreamGate
 
     @classmethod
     def build(
@@ -71,7 +83,8 @@ class Container:
         keyring = Keyring(
             keys_dir / "signing", settings.signing_key_overlap_seconds, settings.signing_key_file
         )
-        verifier, maintenance = _token_runtime(settings, token_key, session_factory)
+        caches = _WarmCaches(settings)
+        verifier, maintenance = _token_runtime(settings, token_key, session_factory, caches)
         spool, flusher = build_access_log(settings, session_factory)
         return cls(
             settings=settings,
@@ -90,12 +103,18 @@ class Container:
             maintenance=maintenance,
             spool=spool,
             flusher=flusher,
+            policy_cache=caches.policies,
+            credential_cache=caches.credentials,
+            streams=StreamGate(),
         )
 
     def rebind(self, session_factory: Callable[[], Session], **settings: object) -> "Container":
         """The same keys and settings over another session factory, with a fresh cache."""
         new_settings = self.settings.model_copy(update=settings)
-        verifier, maintenance = _token_runtime(new_settings, self.token_key, session_factory)
+        caches = _WarmCaches(new_settings)
+        verifier, maintenance = _token_runtime(
+            new_settings, self.token_key, session_factory, caches
+        )
         spool, flusher = build_access_log(new_settings, session_factory)
         return dataclasses.replace(
             self,
@@ -105,17 +124,59 @@ class Container:
             maintenance=maintenance,
             spool=spool,
             flusher=flusher,
+            policy_cache=caches.policies,
+            credential_cache=caches.credentials,
+            streams=StreamGate(),
         )
 
 
+_RATE_WINDOW_PRUNE_SECONDS = 60.0
+
+
+class _WarmCaches:
+    """The three epoch-guarded caches, one per `cache_epochs` row, with the same bounds."""
+
+    def __init__(self, settings: Settings) -> None:
+        size, staleness = settings.token_cache_size, settings.token_cache_staleness_seconds
+        self.tokens = EpochCache[str, TokenGrant](size, staleness)
+        self.policies = EpochCache[tuple[str, str | None], EffectivePolicy](size, staleness)
+        self.credentials = EpochCache[tuple[str, str | None, str], ResolvedCredential](
+            size, staleness
+        )
+
+    def by_epoch(self) -> dict[str, EpochCache[Any, Any]]:
+        return {
+            TOKENS_EPOCH: self.tokens,
+            POLICIES_EPOCH: self.policies,
+            PROVIDERS_EPOCH: self.credentials,
+        }
+
+
+def _prune_rate_windows(session_factory: Callable[[], Session]) -> Chore:
+    def prune_rate_windows() -> None:
+        with transaction(session_factory) as session:
+            # Windows before the current one are never read again.
+            policy_repository.prune_windows(session, window_of(time.time()))
+
+    return Chore(_RATE_WINDOW_PRUNE_SECONDS, prune_rate_windows)
+
+
 def _token_runtime(
-    settings: Settings, token_key: bytes, session_factory: Callable[[], Session]
+    settings: Settings,
+    token_key: bytes,
+    session_factory: Callable[[], Session],
+    caches: _WarmCaches,
 ) -> tuple[TokenVerifier, TokenMaintenance]:
-    cache = TokenCache(settings.token_cache_size, settings.token_cache_staleness_seconds)
     usage = UsageTracker(settings.last_used_write_interval_seconds)
     return (
-        TokenVerifier(token_key, session_factory, cache, usage),
-        TokenMaintenance(session_factory, cache, usage, settings.revocation_poll_seconds),
+        TokenVerifier(token_key, session_factory, caches.tokens, usage),
+        TokenMaintenance(
+            session_factory,
+            caches.by_epoch(),
+            usage,
+            settings.revocation_poll_seconds,
+            chores=(_prune_rate_windows(session_factory),),
+        ),
     )
 
 

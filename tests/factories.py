@@ -105,7 +105,7 @@ def tenant(session: Session, container: Container, name: str) -> Tenant:
         container,
         ws,
         owner,
-        ["proxy:invoke", "agents:read", "tokens:read"],
+        ["proxy:invoke", "runtime:invoke", "agents:read", "tokens:read"],
         agent_id=bot.id,
     )
     return Tenant(ws, owner, viewer, bot, raw, row.accessor)

@@ -21,6 +21,8 @@ class Scope(StrEnum):
     NOTICES_PUBLISH = "notices:publish"
     PROVIDERS_READ = "providers:read"
     PROVIDERS_WRITE = "providers:write"
+    POLICY_READ = "policy:read"
+    POLICY_WRITE = "policy:write"
     # Instance-level: only a user's personal token or session can hold these.
     WORKSPACES_CREATE = "workspaces:create"
     USERS_WRITE = "users:write"
@@ -54,6 +56,7 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
             Scope.MEMBERS_READ,
             Scope.ACCESS_LOG_READ,
             Scope.PROVIDERS_READ,
+            Scope.POLICY_READ,
         }
     ),
     Role.SECURITY: frozenset(
@@ -68,6 +71,7 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
             Scope.AUDIT_READ,
             Scope.AUDIT_RUN,
             Scope.PROVIDERS_READ,
+            Scope.POLICY_READ,
         }
     ),
     Role.SUPPORT: frozenset({Scope.SLA_READ, Scope.SLA_WRITE}),

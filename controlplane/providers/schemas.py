@@ -1,6 +1,7 @@
 """Request and response shapes for provider credentials. Responses never carry the key."""
 
 import ipaddress
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Literal, get_args
 from urllib.parse import urlsplit
@@ -66,3 +67,14 @@ class ProviderCredentialOut(ResponseModel):
     key_id: str
     created_at: datetime
     updated_at: datetime
+
+
+@dataclass(frozen=True)
+class ResolvedCredential:
+    """What the proxy injects upstream. The key stays out of repr, and so out of logs."""
+
+    provider: str
+    api_key: str = field(repr=False)
+    base_url: str | None
+    agent_id: str | None  # the override that answered; None for the workspace default
+    fingerprint: str

@@ -9,7 +9,7 @@ fails to decrypt.
 import hashlib
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
@@ -21,7 +21,7 @@ from controlplane.auth.scopes import Scope
 from controlplane.config import Settings
 from controlplane.container import Container
 from controlplane.context import Ctx
-from controlplane.db import transaction
+from controlplane.db import after_commit, transaction
 from controlplane.errors import ConfigurationError, Conflict, Forbidden, NotFound
 from controlplane.identity import service as identity
 from controlplane.kit.clock import utcnow
@@ -43,20 +43,11 @@ from controlplane.kit.ids import new_id
 from controlplane.kit.keyfiles import MIN_KEY_BYTES, is_placeholder, load_symmetric_key
 from controlplane.providers import repository
 from controlplane.providers.models import ProviderCredential
-from controlplane.providers.schemas import ProviderCredentialSet
+from controlplane.providers.schemas import ProviderCredentialSet, ResolvedCredential
+from controlplane.tokens import repository as epochs
+from controlplane.tokens.models import PROVIDERS_EPOCH
 
 RESOURCE = "provider credential"
-
-
-@dataclass(frozen=True)
-class ResolvedCredential:
-    """What the proxy injects upstream. The key stays out of repr, and so out of logs."""
-
-    provider: str
-    api_key: str = field(repr=False)
-    base_url: str | None
-    agent_id: str | None  # the override that answered; None for the workspace default
-    fingerprint: str
 
 
 @dataclass(frozen=True)
@@ -145,6 +136,12 @@ def _credential(
     return row
 
 
+def _changed(ctx: Ctx) -> None:
+    """Every process's proxy drops its decrypted copies: this one at commit, others by epoch."""
+    epochs.bump_epoch(ctx.session, PROVIDERS_EPOCH)
+    after_commit(ctx.session, ctx.app.credential_cache.invalidate)
+
+
 def _audit_details(row: ProviderCredential) -> dict[str, str | None]:
     return {
         "provider": row.provider,
@@ -183,6 +180,7 @@ def set_credential(
     active = master_keyring(ctx.app).active
     _store(row, seal(active, api_key.encode(), aad=_secret_aad(row), wrap_aad=_wrap_aad(row)))
     repository.add(ctx.session, row)
+    _changed(ctx)
     audit.record(
         ctx,
         "provider.set",
@@ -217,6 +215,7 @@ def get_credential(
 def delete_credential(ctx: Ctx, workspace_id: str, provider: str, agent_id: str | None) -> None:
     row = _credential(ctx, workspace_id, provider, agent_id, Scope.PROVIDERS_WRITE)
     repository.remove(ctx.session, row)
+    _changed(ctx)
     audit.record(
         ctx,
         "provider.delete",

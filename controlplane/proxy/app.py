@@ -1,16 +1,21 @@
 """The proxy as a lean ASGI app mounted at /proxy: no dependency injection on the hot path.
 
-Per request: parse the route, verify the Gatehouse token (the cache answers without I/O on the
-warm path), check the scope, read the bounded request body, look up the workspace's provider
-key, then stream the upstream answer back chunk by chunk as it arrives. A client disconnect
+Per request: parse the route, verify the Gatehouse token, apply the workspace's policy (address,
+upstream, scope, body size, model, open streams, rate limits), look up the provider key, then
+stream the upstream answer back chunk by chunk as it arrives. Token, policy and key come from
+epoch-guarded caches, so the warm path does no I/O unless the policy sets rate limits, which
+are counted in the shared database so that they hold across processes. A client disconnect
 cancels the upstream request; an upstream failure mid-stream ends the client's stream cleanly.
 """
 
 import asyncio
 import json
 import time
+from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
+from typing import TypeVar
 
 import aiohttp
 from starlette.concurrency import run_in_threadpool
@@ -20,6 +25,7 @@ from controlplane.access_log.records import AccessRecord, Decision, sanitize_pat
 from controlplane.access_log.spool import SpoolUnavailableError
 from controlplane.auth.credentials import credential_from
 from controlplane.auth.principal import TokenGrant
+from controlplane.auth.scopes import Scope as Grantable
 from controlplane.config import Settings
 from controlplane.container import Container
 from controlplane.db import transaction
@@ -34,7 +40,11 @@ from controlplane.errors import (
 )
 from controlplane.http.errors import send_error
 from controlplane.kit.clock import utcnow
+from controlplane.kit.epoch_cache import EpochCache
 from controlplane.observability import AUTH_FAILURES
+from controlplane.policies import service as policies
+from controlplane.policies.engine import EffectivePolicy
+from controlplane.providers.schemas import ResolvedCredential
 from controlplane.providers.service import resolve_credential
 from controlplane.proxy.forwarding import request_headers, response_headers
 from controlplane.proxy.upstreams import RUNTIME, Upstream, upstreams
@@ -76,6 +86,7 @@ class Exchange:
     tokens_in: int | None = None
     tokens_out: int | None = None
     error: str | None = None
+    admission: policies.Admission | None = None
     begun: bool = False
     finished: bool = False
 
@@ -187,23 +198,60 @@ class ProxyApp:
         grant = await _authenticate(
             container, credential_from(scope["headers"]), exchange.client_ip
         )
-        exchange.grant = grant
+        exchange.grant, exchange.upstream = grant, name
         if grant.workspace_id is None:
             raise Forbidden("the proxy takes workspace tokens", code="workspace_token_required")
+        policy = await _cached(
+            container.policy_cache,
+            (grant.workspace_id, grant.agent_id),
+            partial(_load_policy, container),
+        )
+        _authorize(policy, grant, name, exchange.client_ip)
         if upstream is None:
             raise ServiceUnavailable("the streaming runtime is not available yet")
-        if upstream.scope not in grant.scopes:
-            raise Forbidden(f"this token lacks the {upstream.scope} scope", code="scope_missing")
-        body = await _read_body(receive, container.settings.proxy_max_body_bytes)
-        exchange.upstream, exchange.bytes_in = upstream.name, len(body)
+        body = await _read_body(receive, policy.body_limit(container.settings.proxy_max_body_bytes))
+        exchange.bytes_in = len(body)
         exchange.model = _model_of(body)
-        api_key = await run_in_threadpool(_provider_key, container, grant, upstream)
-        # Fails closed: if the record cannot be spooled, nothing is forwarded (503).
-        container.spool.begin(exchange.record("allow"))
-        exchange.begun = True
-        await self._forward(
-            container, scope, receive, send, request_id, upstream, rest, body, api_key, exchange
-        )
+        if not policy.model_allowed(exchange.model):
+            raise Forbidden(
+                f"the model {exchange.model!r} is not allowed by this workspace's policy",
+                code="model_not_allowed",
+            )
+        if not container.streams.acquire(grant.token_id, policy.max_streams_per_token):
+            raise GatehouseError(
+                f"this token already has {policy.max_streams_per_token} open requests",
+                429,
+                "too_many_streams",
+            )
+        try:
+            admission = (
+                await run_in_threadpool(_admit, container, policy, grant)
+                if policy.rate_limited
+                else None
+            )
+            credential = await _cached(
+                container.credential_cache,
+                (grant.workspace_id, grant.agent_id, upstream.name),
+                partial(_load_credential, container),
+            )
+            # Fails closed: if the record cannot be spooled, nothing is forwarded (503).
+            container.spool.begin(exchange.record("allow"))
+            exchange.begun = True
+            exchange.admission = admission
+            await self._forward(
+                container,
+                scope,
+                receive,
+                send,
+                request_id,
+                upstream,
+                rest,
+                body,
+                credential,
+                exchange,
+            )
+        finally:
+            container.streams.release(grant.token_id)
 
     async def _forward(
         self,
@@ -215,11 +263,10 @@ class ProxyApp:
         upstream: Upstream,
         rest: str,
         body: bytes,
-        api_key: tuple[str, str | None],
+        credential: ResolvedCredential,
         exchange: Exchange,
     ) -> None:
-        key, base_url = api_key
-        url = f"{(base_url or upstream.base_url).rstrip('/')}/{rest}"
+        url = f"{(credential.base_url or upstream.base_url).rstrip('/')}/{rest}"
         query = scope.get("query_string", b"").decode("latin-1")
         settings = container.settings
         timeout = aiohttp.ClientTimeout(
@@ -227,7 +274,9 @@ class ProxyApp:
             sock_connect=settings.proxy_connect_timeout_seconds,
             sock_read=settings.proxy_read_timeout_seconds,
         )
-        headers = request_headers(scope["headers"], upstream.auth_header(key), request_id)
+        headers = request_headers(
+            scope["headers"], upstream.auth_header(credential.api_key), request_id
+        )
         before_upstream = time.perf_counter()
         try:
             response = await self._http().request(
@@ -257,7 +306,20 @@ class ProxyApp:
                 ],
             }
         )
-        relay = asyncio.ensure_future(_relay(response, send, usage, exchange))
+
+        async def complete() -> None:
+            # Before the last byte goes out, so a caller that saw the end of its response can
+            # rely on its record existing, and on its tokens counting toward the next request.
+            usage.finish()
+            exchange.tokens_in, exchange.tokens_out = usage.tokens_in, usage.tokens_out
+            used = (usage.tokens_in or 0) + (usage.tokens_out or 0)
+            if exchange.admission is not None and exchange.admission.subjects and used:
+                await run_in_threadpool(_spend, container, exchange.admission, used)
+            _log_finish(container, exchange)
+
+        relay = asyncio.ensure_future(
+            _relay(response, send, usage, exchange, response.content_length, complete)
+        )
         disconnect = asyncio.ensure_future(_wait_for_disconnect(receive))
         try:
             await asyncio.wait({relay, disconnect}, return_when=asyncio.FIRST_COMPLETED)
@@ -270,17 +332,17 @@ class ProxyApp:
                 response.close()
             disconnect.cancel()
             response.release()
-        usage.finish()
-        exchange.tokens_in, exchange.tokens_out = usage.tokens_in, usage.tokens_out
         relayed = relay.done() and not relay.cancelled()
         if relayed and relay.exception() is not None:
             # Sending to the caller failed: it went away between two chunks.
             exchange.error, relayed = "client disconnected", False
         if relayed:
-            # The record is spooled before the last byte goes out, so a caller that saw the
-            # end of its response can rely on the record existing.
-            _log_finish(container, exchange)
+            if not exchange.finished:  # a sized body was completed before its last chunk
+                await complete()
             await send({"type": "http.response.body", "body": b"", "more_body": False})
+        elif not exchange.finished:
+            usage.finish()  # the tokens read so far; the record is finished on the way out
+            exchange.tokens_in, exchange.tokens_out = usage.tokens_in, usage.tokens_out
 
 
 def _log_denial(container: Container, exchange: Exchange, error: GatehouseError) -> GatehouseError:
@@ -321,19 +383,63 @@ async def _authenticate(container: Container, raw: str | None, client_ip: str | 
     return grant
 
 
-def _provider_key(
-    container: Container, grant: TokenGrant, upstream: Upstream
-) -> tuple[str, str | None]:
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+async def _cached(cache: EpochCache[K, V], key: K, load: Callable[[K], V]) -> V:
+    """The warm path answers from the cache with no I/O; a miss loads in the threadpool."""
+    found = cache.get(key)
+    if found is not None:
+        return found
+    generation = cache.generation  # read before loading: a change meanwhile discards the load
+    loaded = await run_in_threadpool(load, key)
+    cache.put(key, loaded, generation)
+    return loaded
+
+
+def _load_policy(container: Container, key: tuple[str, str | None]) -> EffectivePolicy:
     with transaction(container.session_factory, read_only=True) as session:
-        found = resolve_credential(
-            session, container, grant.workspace_id or "", grant.agent_id, upstream.name
-        )
+        return policies.load_effective(session, *key)
+
+
+def _load_credential(container: Container, key: tuple[str, str | None, str]) -> ResolvedCredential:
+    workspace_id, agent_id, provider = key
+    with transaction(container.session_factory, read_only=True) as session:
+        found = resolve_credential(session, container, workspace_id, agent_id, provider)
     if found is None:
         raise Conflict(
-            f"no {upstream.name} credential is configured for this workspace",
+            f"no {provider} credential is configured for this workspace",
             code="provider_not_configured",
         )
-    return found.api_key, found.base_url
+    return found
+
+
+def _authorize(
+    policy: EffectivePolicy, grant: TokenGrant, upstream: str, client_ip: str | None
+) -> None:
+    """The policy's checks that need no request body. Each denial names its reason."""
+    if not policy.address_allowed(client_ip):
+        raise Forbidden("this workspace's policy refuses this address", code="ip_not_allowed")
+    if not policy.upstream_allowed(upstream):
+        raise Forbidden(
+            f"this workspace's policy does not allow {upstream}", code="upstream_not_allowed"
+        )
+    required = Grantable.RUNTIME_INVOKE if upstream == RUNTIME else policy.required_scope
+    required = required or Grantable.PROXY_INVOKE
+    if required not in grant.scopes:
+        raise Forbidden(f"this token lacks the {required} scope", code="scope_missing")
+
+
+def _admit(container: Container, policy: EffectivePolicy, grant: TokenGrant) -> policies.Admission:
+    # Its own short transaction: a refusal rolls back any count already taken.
+    with transaction(container.session_factory) as session:
+        return policies.admit(session, policy, grant)
+
+
+def _spend(container: Container, admission: policies.Admission, tokens: int) -> None:
+    with transaction(container.session_factory) as session:
+        policies.spend(session, admission, tokens)
 
 
 async def _read_body(receive: Receive, limit: int) -> bytes:
@@ -362,14 +468,24 @@ def _model_of(body: bytes) -> str | None:
 
 
 async def _relay(
-    response: aiohttp.ClientResponse, send: Send, usage: UsageReader, exchange: Exchange
+    response: aiohttp.ClientResponse,
+    send: Send,
+    usage: UsageReader,
+    exchange: Exchange,
+    length: int | None,
+    complete: Callable[[], Awaitable[None]],
 ) -> None:
+    """Forward chunks as they arrive. With a Content-Length, the caller knows its response is
+    whole at the last chunk, so the record is completed just before that chunk goes out; a
+    chunked or streamed body is whole only at the terminating chunk, sent after the relay."""
     try:
         async for chunk in response.content.iter_any():
             if exchange.ttfb_ms is None:
                 exchange.ttfb_ms = (time.perf_counter() - exchange.started) * 1000
             exchange.bytes_out += len(chunk)
             usage.feed(chunk)
+            if length is not None and exchange.bytes_out >= length:
+                await complete()
             await send({"type": "http.response.body", "body": chunk, "more_body": True})
     except (aiohttp.ClientError, TimeoutError) as error:
         # Mid-stream failure: the status line is long gone, so end the stream cleanly and

@@ -2,7 +2,6 @@
 
 from dataclasses import dataclass
 
-from controlplane.auth.scopes import Scope
 from controlplane.config import Settings
 
 
@@ -10,7 +9,6 @@ from controlplane.config import Settings
 class Upstream:
     name: str
     base_url: str
-    scope: Scope
     key_header: str  # where the provider expects its key
 
     def auth_header(self, api_key: str) -> tuple[str, str]:
@@ -25,19 +23,15 @@ RUNTIME = "runtime"
 def upstreams(settings: Settings) -> dict[str, Upstream]:
     """`/proxy/<name>/<rest>` forwards to `<base_url>/<rest>`."""
     return {
-        "openai": Upstream(
-            "openai", settings.upstream_openai_url.rstrip("/"), Scope.PROXY_INVOKE, "authorization"
-        ),
+        "openai": Upstream("openai", settings.upstream_openai_url.rstrip("/"), "authorization"),
         "anthropic": Upstream(
             "anthropic",
             settings.upstream_anthropic_url.rstrip("/"),
-            Scope.PROXY_INVOKE,
             "x-api-key",
         ),
         "openrouter": Upstream(
             "openrouter",
             settings.upstream_openrouter_url.rstrip("/"),
-            Scope.PROXY_INVOKE,
             "authorization",
         ),
     }

@@ -1,47 +1,60 @@
-"""Background upkeep for the token cache: poll the revocation epoch, flush last-used marks.
+"""Background upkeep for the warm-path caches: poll their epochs, and run small periodic chores
+(flushing last-used marks, dropping spent rate-limit windows).
 
-One daemon thread per process. It never touches the request path; if it stalls, the cache stops
-answering (see `TokenCache`), which is slower but never wrong.
+One daemon thread per process. It never touches the request path; if it stalls, the caches stop
+answering (see `EpochCache`), which is slower but never wrong.
 """
 
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from controlplane.db import transaction
 from controlplane.kit.clock import utcnow
+from controlplane.kit.epoch_cache import EpochCache
 from controlplane.tokens import repository
-from controlplane.tokens.cache import TokenCache
 from controlplane.tokens.usage import UsageTracker
 
 log = logging.getLogger(__name__)
 _USAGE_FLUSH_SECONDS = 5.0
 
 
+@dataclass(frozen=True)
+class Chore:
+    every_seconds: float
+    run: Callable[[], None]
+
+
 class TokenMaintenance:
     def __init__(
         self,
         session_factory: Callable[[], Session],
-        cache: TokenCache,
+        caches: Mapping[str, EpochCache[Any, Any]],
         usage: UsageTracker,
         poll_seconds: float,
+        chores: Sequence[Chore] = (),
     ) -> None:
         self._session_factory = session_factory
-        self._cache = cache
+        self._caches = caches
         self._usage = usage
         self._poll_seconds = poll_seconds
+        self._chores = (Chore(_USAGE_FLUSH_SECONDS, self.flush_usage), *chores)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def poll_epoch(self) -> None:
-        started = self._cache.now()
+        # One clock for all caches: they share `time.monotonic` unless a test swaps it.
+        started = {name: cache.now() for name, cache in self._caches.items()}
         with transaction(self._session_factory, read_only=True) as session:
-            epoch = repository.read_epoch(session.connection())
-        self._cache.observe_epoch(epoch, started)
+            epochs = repository.read_epochs(session.connection())
+        for name, cache in self._caches.items():
+            cache.observe_epoch(epochs.get(name, 0), started[name])
 
     def flush_usage(self) -> None:
         pending = self._usage.drain(utcnow())
@@ -50,16 +63,22 @@ class TokenMaintenance:
                 repository.record_last_used(session.connection(), pending)
 
     def _run(self) -> None:
-        next_flush = time.monotonic() + _USAGE_FLUSH_SECONDS
+        due = [time.monotonic() + chore.every_seconds for chore in self._chores]
         while not self._stop.wait(self._poll_seconds):
             try:
                 self.poll_epoch()
-                if time.monotonic() >= next_flush:
-                    next_flush = time.monotonic() + _USAGE_FLUSH_SECONDS
-                    self.flush_usage()
             except SQLAlchemyError:
-                # The cache goes cold by itself once polls stop succeeding; keep trying.
-                log.warning("token cache maintenance could not reach the database")
+                # The caches go cold by themselves once polls stop succeeding; keep trying.
+                log.warning("cache maintenance could not reach the database")
+                continue
+            for index, chore in enumerate(self._chores):
+                if time.monotonic() < due[index]:
+                    continue
+                due[index] = time.monotonic() + chore.every_seconds
+                try:
+                    chore.run()
+                except SQLAlchemyError:
+                    log.warning("maintenance chore %s failed; retrying later", chore.run.__name__)
 
     def start(self) -> None:
         self.poll_epoch()

@@ -52,6 +52,12 @@ class TokenSecret(Base):
     valid_until: Mapped[datetime | None]
 
 
+# The warm-path caches, each guarded by its own epoch row.
+TOKENS_EPOCH = "tokens"
+POLICIES_EPOCH = "policies"
+PROVIDERS_EPOCH = "providers"
+
+
 class CacheEpoch(Base):
     """A counter per cache; bumping it tells every process to drop that cache."""
 

@@ -6,9 +6,7 @@ from datetime import datetime
 from sqlalchemy import Connection, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from controlplane.tokens.models import CacheEpoch, Token, TokenSecret
-
-TOKENS_EPOCH = "tokens"
+from controlplane.tokens.models import TOKENS_EPOCH, CacheEpoch, Token, TokenSecret
 
 
 def get_by_accessor(session: Session, accessor: str, *, lock: bool = False) -> Token | None:
@@ -148,6 +146,12 @@ def bump_epoch(session: Session, name: str = TOKENS_EPOCH) -> None:
     if int(getattr(updated, "rowcount", 0)) == 0:
         session.add(CacheEpoch(name=name, epoch=1))
         session.flush()
+
+
+def read_epochs(connection: Connection) -> dict[str, int]:
+    """Every cache's epoch in one round trip: the poller reads them all at once."""
+    rows = connection.execute(select(CacheEpoch.name, CacheEpoch.epoch)).all()
+    return {name: int(epoch) for name, epoch in rows}
 
 
 def read_epoch(connection: Connection, name: str = TOKENS_EPOCH) -> int:

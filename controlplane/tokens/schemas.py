@@ -1,12 +1,11 @@
 """Request and response shapes for scoped tokens. The secret appears in one response only."""
 
-import ipaddress
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
-from controlplane.kit.schemas import Description, RequestModel, ResponseModel
+from controlplane.kit.schemas import Description, Networks, RequestModel, ResponseModel
 
 
 class TokenCreate(RequestModel):
@@ -15,13 +14,8 @@ class TokenCreate(RequestModel):
     ttl_seconds: Annotated[int, Field(ge=60)] | None = None
     description: Description = ""
     use_limit: Annotated[int, Field(ge=1)] | None = None
-    cidrs: Annotated[list[str], Field(max_length=32, default_factory=list)]
+    cidrs: Annotated[Networks, Field(default_factory=list)]
     parent_accessor: str | None = None
-
-    @field_validator("cidrs")
-    @classmethod
-    def _valid_networks(cls, value: list[str]) -> list[str]:
-        return [str(ipaddress.ip_network(cidr, strict=False)) for cidr in value]
 
 
 class TokenRotate(RequestModel):

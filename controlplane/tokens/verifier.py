@@ -14,9 +14,9 @@ from controlplane.auth.principal import TokenGrant
 from controlplane.db import transaction
 from controlplane.errors import Forbidden, ServiceUnavailable, Unauthenticated
 from controlplane.kit.clock import utcnow
+from controlplane.kit.epoch_cache import EpochCache
 from controlplane.observability import CACHE_HITS, CACHE_MISSES
 from controlplane.tokens import repository
-from controlplane.tokens.cache import TokenCache
 from controlplane.tokens.format import is_well_formed, secret_hmac
 from controlplane.tokens.models import Token, TokenSecret
 from controlplane.tokens.usage import UsageTracker
@@ -54,7 +54,7 @@ class TokenVerifier:
         self,
         hmac_key: bytes,
         session_factory: Callable[[], Session],
-        cache: TokenCache,
+        cache: EpochCache[str, TokenGrant],
         usage: UsageTracker,
     ) -> None:
         self._key = hmac_key

@@ -30,6 +30,8 @@ from controlplane.db import make_engine
 from controlplane.identity import repository as identity_repository
 from controlplane.identity.models import Plugin
 from controlplane.kit.ids import new_id
+from controlplane.policies import service as policies
+from controlplane.policies.schemas import PolicyRules
 from controlplane.providers import service as providers
 from controlplane.providers.schemas import ProviderCredentialSet
 from controlplane.tokens.format import generate_accessor
@@ -194,6 +196,15 @@ CASES = [
         expect(204, 403, 404, 403, 404),
         query={"agent_id": "{agent}"},
     ),
+    Case("GET", WS + "/policies", expect(200, 403, 404, 403, 404)),
+    Case("GET", WS + "/policy", expect(200, 403, 404, 403, 404)),
+    Case("PUT", WS + "/policy", expect(200, 403, 404, 403, 404), body={"token_rpm": 10}),
+    Case("DELETE", WS + "/policy", expect(204, 403, 404, 403, 404)),
+    Case("GET", WS + "/policy/effective", expect(200, 403, 404, 403, 404)),
+    Case("GET", AGENT + "/policy", expect(200, 403, 404, 403, 404)),
+    Case("PUT", AGENT + "/policy", expect(200, 403, 404, 403, 404), body={"models": ["gpt-*"]}),
+    Case("DELETE", AGENT + "/policy", expect(204, 403, 404, 403, 404)),
+    Case("GET", AGENT + "/policy/effective", expect(200, 403, 404, 403, 404)),
 ]
 CASES_BY_ID = {case.id: case for case in CASES}
 
@@ -283,6 +294,9 @@ def world(session: Session, container: Container) -> World:
         "openai",
         ProviderCredentialSet(api_key=SecretStr(PROVIDER_KEY_A), agent_id=a.agent.id),
     )
+    # A's policies, so that reading and deleting them find something.
+    policies.set_policy(owner_ctx, a.workspace.id, None, PolicyRules(token_rpm=100))
+    policies.set_policy(owner_ctx, a.workspace.id, a.agent.id, PolicyRules(models=["gpt-*"]))
     session.commit()
     ids = {
         "ws": a.workspace.id,

@@ -11,9 +11,9 @@ from controlplane.auth.principal import TokenGrant
 from controlplane.container import Container
 from controlplane.errors import Unauthenticated
 from controlplane.kit.clock import utcnow
+from controlplane.kit.epoch_cache import EpochCache
 from controlplane.tokens import repository
 from controlplane.tokens import service as tokens
-from controlplane.tokens.cache import TokenCache
 from controlplane.tokens.models import Token
 from tests import factories
 from tests.databases import statements
@@ -42,12 +42,12 @@ def _grant(name: str = "a") -> TokenGrant:
     )
 
 
-# --- TokenCache on its own -------------------------------------------------------------------
+# --- EpochCache on its own -------------------------------------------------------------------
 
 
 def test_cache_answers_only_while_a_poll_is_recent() -> None:
     clock = FakeClock()
-    cache = TokenCache(max_size=10, staleness_seconds=1.5, monotonic=clock)
+    cache = EpochCache[str, TokenGrant](max_size=10, staleness_seconds=1.5, monotonic=clock)
     cache.put("d", _grant(), cache.generation)
     assert cache.get("d") is None, "never polled: the cache must not answer"
     cache.observe_epoch(1)
@@ -63,7 +63,7 @@ def test_cache_answers_only_while_a_poll_is_recent() -> None:
 
 def test_epoch_change_clears_the_cache() -> None:
     clock = FakeClock()
-    cache = TokenCache(max_size=10, staleness_seconds=1.5, monotonic=clock)
+    cache = EpochCache[str, TokenGrant](max_size=10, staleness_seconds=1.5, monotonic=clock)
     cache.observe_epoch(4)
     cache.put("d", _grant(), cache.generation)
     cache.observe_epoch(4)
@@ -74,7 +74,7 @@ def test_epoch_change_clears_the_cache() -> None:
 
 
 def test_lookup_started_before_an_invalidation_cannot_insert() -> None:
-    cache = TokenCache(max_size=10, staleness_seconds=1.5, monotonic=FakeClock())
+    cache = EpochCache[str, TokenGrant](max_size=10, staleness_seconds=1.5, monotonic=FakeClock())
     cache.observe_epoch(1)
     started = cache.generation  # a lookup reads the generation, then goes to the database
     cache.invalidate()  # meanwhile a revocation commits
@@ -89,11 +89,11 @@ def test_lookup_started_before_an_invalidation_cannot_insert() -> None:
 
 
 def test_cache_size_zero_never_caches_and_a_full_cache_is_bounded() -> None:
-    off = TokenCache(max_size=0, staleness_seconds=1.5, monotonic=FakeClock())
+    off = EpochCache[str, TokenGrant](max_size=0, staleness_seconds=1.5, monotonic=FakeClock())
     off.observe_epoch(1)
     off.put("d", _grant(), off.generation)
     assert off.get("d") is None
-    small = TokenCache(max_size=3, staleness_seconds=1.5, monotonic=FakeClock())
+    small = EpochCache[str, TokenGrant](max_size=3, staleness_seconds=1.5, monotonic=FakeClock())
     small.observe_epoch(1)
     for index in range(10):
         small.put(f"d{index}", _grant(str(index)), small.generation)

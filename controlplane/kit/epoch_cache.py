@@ -1,8 +1,10 @@
-"""The verified-token cache behind the warm path: no argon2, no database round trip.
+"""The caches behind the warm path: verified tokens, proxy policies and provider credentials.
 
-Correctness rules, because "revoked keys keep working from caches" is the classic gateway bug:
-- A commit that revokes or rotates clears this process's cache before the response returns.
-- Other processes learn through the `cache_epochs` row, polled every ~250 ms; any change clears.
+Each answers without a database round trip, and each is guarded the same way, because "revoked
+keys keep working from caches" is the classic gateway bug:
+- A commit that changes what is cached clears this process's cache before the response returns.
+- Other processes learn through the cache's `cache_epochs` row, polled every ~250 ms; any
+  change clears.
 - The cache only answers while a poll has succeeded within the staleness bound (< 2 s): if the
   poller stalls or the database is unreachable, every lookup goes cold instead of trusting
   stale entries.
@@ -11,12 +13,14 @@ Correctness rules, because "revoked keys keep working from caches" is the classi
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
+from typing import Generic, TypeVar
 
-from controlplane.auth.principal import TokenGrant
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
 
 
-class TokenCache:
+class EpochCache(Generic[K, V]):
     def __init__(
         self,
         max_size: int,
@@ -26,7 +30,7 @@ class TokenCache:
         self._max_size = max_size
         self._staleness = staleness_seconds
         self._monotonic = monotonic
-        self._entries: dict[str, TokenGrant] = {}
+        self._entries: dict[K, V] = {}
         self._lock = threading.Lock()
         self._generation = 0
         self._epoch: int | None = None
@@ -40,19 +44,19 @@ class TokenCache:
     def size(self) -> int:
         return len(self._entries)
 
-    def get(self, digest: str) -> TokenGrant | None:
+    def get(self, key: K) -> V | None:
         if self._monotonic() > self._fresh_until:
             return None
-        return self._entries.get(digest)
+        return self._entries.get(key)
 
-    def put(self, digest: str, grant: TokenGrant, generation: int) -> None:
+    def put(self, key: K, value: V, generation: int) -> None:
         with self._lock:
             if generation != self._generation or self._max_size == 0:
                 return
             if len(self._entries) >= self._max_size:
                 # Wholesale eviction keeps this O(1) and lock-light; refills are one query each.
                 self._entries.clear()
-            self._entries[digest] = grant
+            self._entries[key] = value
 
     def invalidate(self) -> None:
         with self._lock:

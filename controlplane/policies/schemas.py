@@ -1,0 +1,50 @@
+"""Request and response shapes for proxy policy. A field left out (or null) sets no rule."""
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from controlplane.kit.schemas import Networks, RequestModel, ResponseModel
+
+Upstream = Literal["openai", "anthropic", "openrouter", "runtime"]
+InvokeScope = Literal["proxy:invoke", "runtime:invoke"]
+Glob = Annotated[str, Field(min_length=1, max_length=200)]
+PerMinute = Annotated[int, Field(ge=1, le=100_000_000)]
+
+
+class PolicyRules(RequestModel):
+    upstreams: Annotated[list[Upstream], Field(max_length=8)] | None = None
+    models: Annotated[list[Glob], Field(max_length=100)] | None = None
+    required_scope: InvokeScope | None = None
+    token_rpm: PerMinute | None = None
+    token_tpm: PerMinute | None = None
+    workspace_rpm: PerMinute | None = None
+    workspace_tpm: PerMinute | None = None
+    max_body_bytes: Annotated[int, Field(ge=1)] | None = None
+    max_streams_per_token: Annotated[int, Field(ge=1, le=100_000)] | None = None
+    cidrs: Networks | None = None
+
+
+class EffectivePolicyOut(ResponseModel):
+    """What the proxy applies to this agent: its override over the workspace default."""
+
+    workspace_id: str
+    agent_id: str | None
+    upstreams: list[str] | None
+    models: list[str] | None
+    required_scope: str | None
+    token_rpm: int | None
+    token_tpm: int | None
+    workspace_rpm: int | None
+    workspace_tpm: int | None
+    max_body_bytes: int | None
+    max_streams_per_token: int | None
+    cidrs: list[str] | None
+
+
+class PolicyOut(EffectivePolicyOut):
+    """One stored policy; never set yet, it shows no rules and no timestamps."""
+
+    created_at: datetime | None
+    updated_at: datetime | None
