@@ -53,11 +53,13 @@ def create_app(container: Container, *, background: bool = True) -> FastAPI:
         if background:
             container.maintenance.start()
             container.flusher.start()
+            container.retention.start()
         try:
             yield
         finally:
             await proxy.aclose()
             if background:
+                container.retention.stop()
                 # After the proxy stops taking requests, so the last records are flushed too.
                 container.flusher.stop()
                 container.maintenance.stop()

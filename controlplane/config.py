@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     # The access log: how often spooled records move to the database, and how long they stay.
     access_log_flush_seconds: Annotated[float, Field(gt=0, le=60)] = 1.0
     access_log_retention_days: Annotated[int, Field(ge=1)] = 90
+    # How often each process prunes records older than that; 0 turns the scheduled prune off
+    # (`gatehouse access-log prune` from cron instead). Concurrent prunes serialise in the database.
+    access_log_prune_interval_seconds: Annotated[int, Field(ge=0, le=7 * 86_400)] = 3_600
 
     sentry_dsn: SecretStr | None = None
     sentry_environment: str = "production"
@@ -81,6 +84,14 @@ class Settings(BaseSettings):
         floor = getattr(_ARGON2_DEFAULTS, field.removeprefix("argon2_"))
         if value < floor:
             raise ValueError(f"must be at least argon2-cffi's default ({floor})")
+        return value
+
+    @field_validator("access_log_prune_interval_seconds")
+    @classmethod
+    def _off_or_at_least_a_minute(cls, value: int) -> int:
+        # Each prune takes the chain's anchor lock and scans for old rows: not a busy loop.
+        if 0 < value < 60:
+            raise ValueError("must be 0 (off) or at least 60")
         return value
 
     @model_validator(mode="after")

@@ -15,6 +15,7 @@ from sqlalchemy import Engine, make_url
 from sqlalchemy.orm import Session
 
 from controlplane.access_log.flusher import Flusher
+from controlplane.access_log.retention import RetentionJob
 from controlplane.access_log.runtime import build_access_log
 from controlplane.access_log.spool import Spool
 from controlplane.auth.principal import TokenGrant
@@ -49,6 +50,7 @@ class Container:
     maintenance: TokenMaintenance
     spool: Spool
     flusher: Flusher
+    retention: RetentionJob
     # The proxy's warm path: (workspace, agent) → policy; (workspace, agent, provider) → key.
     policy_cache: EpochCache[tuple[str, str | None], EffectivePolicy]
     credential_cache: EpochCache[tuple[str, str | None, str], ResolvedCredential]
@@ -103,6 +105,7 @@ class Container:
             maintenance=maintenance,
             spool=spool,
             flusher=flusher,
+            retention=RetentionJob.from_settings(settings, session_factory),
             policy_cache=caches.policies,
             credential_cache=caches.credentials,
             streams=StreamGate(),
@@ -124,6 +127,7 @@ class Container:
             maintenance=maintenance,
             spool=spool,
             flusher=flusher,
+            retention=RetentionJob.from_settings(new_settings, session_factory),
             policy_cache=caches.policies,
             credential_cache=caches.credentials,
             streams=StreamGate(),

@@ -73,6 +73,20 @@ def connection(engine: Engine) -> Iterator[Connection]:
 
 
 @pytest.fixture
+def committed_container(engine_kind: str, tmp_path: Path) -> Iterator[Container]:
+    """A database of its own where every transaction really commits (no per-test rollback),
+    for tests that need real concurrency: separate connections and real locks."""
+    with database_url(engine_kind, tmp_path / "db") as url:
+        (tmp_path / "db").mkdir(exist_ok=True)
+        engine = make_engine(url)
+        try:
+            migrate.upgrade(engine)
+            yield Container.build(test_settings(tmp_path / "home"), engine=engine)
+        finally:
+            engine.dispose()
+
+
+@pytest.fixture
 def session_factory(connection: Connection) -> sessionmaker[Session]:
     return sessionmaker(
         bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False

@@ -49,7 +49,3 @@ def prune(
         if not step.more:
             return total
 
-
-def prune_expired(settings: Settings, session_factory: Callable[[], Session]) -> Pruned:
-    """The scheduler's job: keep `GATEHOUSE_ACCESS_LOG_RETENTION_DAYS` of records."""
-    return prune(session_factory, timedelta(days=settings.access_log_retention_days))

@@ -176,7 +176,11 @@ def test_postgresql_drops_whole_months_and_deletes_the_rest(database: Database) 
     assert (result.partitions, result.rows) == (["access_log_y2026m07"], 2)
     with database.engine.connect() as connection:
         names = connection.execute(
-            text("SELECT tablename FROM pg_tables WHERE tablename LIKE 'access_log_y%'")
+            # This test's schema only: other sessions on the same server have their own.
+            text(
+                "SELECT tablename FROM pg_tables"
+                " WHERE tablename LIKE 'access_log_y%' AND schemaname = current_schema()"
+            )
         ).scalars()
         assert sorted(names) == [f"access_log_y2026m{month:02d}" for month in (8, 9, 10, 11)]
     assert findings(database) == []

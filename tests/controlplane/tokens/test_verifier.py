@@ -4,7 +4,6 @@ and use limits hold, on the cached path and under concurrency too."""
 import hashlib
 import threading
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
@@ -15,12 +14,11 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from controlplane import migrate
 from controlplane.app import create_app
 from controlplane.auth.principal import TokenGrant
 from controlplane.container import Container
 from controlplane.context import Ctx
-from controlplane.db import Base, make_engine, transaction
+from controlplane.db import Base, transaction
 from controlplane.errors import Forbidden, Unauthenticated
 from controlplane.identity import service as identity
 from controlplane.kit.clock import utcnow
@@ -29,8 +27,8 @@ from controlplane.tokens import service as tokens
 from controlplane.tokens.format import generate_accessor, generate_token, secret_hmac
 from controlplane.tokens.models import Token, TokenSecret
 from controlplane.tokens.schemas import TokenCreate
-from tests import conftest, factories
-from tests.databases import database_url, statements
+from tests import factories
+from tests.databases import statements
 
 assert create_app  # every model module is imported, so Base.metadata knows every table
 
@@ -268,19 +266,6 @@ def test_use_limit_is_enforced_sequentially(session: Session, container: Contain
         assert refused.value.reason == "use_limit_spent"
     session.expire_all()
     assert session.scalars(select(Token.use_count).where(Token.id == row.id)).one() == 3
-
-
-@pytest.fixture
-def committed_container(engine_kind: str, tmp_path: Path) -> Iterator[Container]:
-    """A database of its own where every transaction really commits (no per-test rollback)."""
-    with database_url(engine_kind, tmp_path / "db") as url:
-        (tmp_path / "db").mkdir(exist_ok=True)
-        engine = make_engine(url)
-        try:
-            migrate.upgrade(engine)
-            yield Container.build(conftest.test_settings(tmp_path / "home"), engine=engine)
-        finally:
-            engine.dispose()
 
 
 USE_LIMIT = 7
