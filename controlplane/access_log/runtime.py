@@ -48,4 +48,3 @@ def prune(
         total = step if total is None else total.then(step)
         if not step.more:
             return total
-

@@ -2,7 +2,16 @@
 
 import typer
 
-from controlplane.cli import access_log, account, audit, identity, local, providers, tokens
+from controlplane.cli import (
+    access_log,
+    account,
+    audit,
+    identity,
+    local,
+    policy,
+    providers,
+    tokens,
+)
 
 app = typer.Typer(
     name="gatehouse",
@@ -26,6 +35,7 @@ app.add_typer(identity.plugins_app, name="plugins")
 app.add_typer(tokens.tokens_app, name="tokens")
 app.add_typer(audit.audit_app, name="audit-events")
 app.add_typer(providers.providers_app, name="providers")
+app.add_typer(policy.policy_app, name="policy")
 
 
 def main() -> None:

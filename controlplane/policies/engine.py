@@ -57,7 +57,9 @@ class EffectivePolicy:
         # Compiled once per cached policy: the globs become one anchored alternation.
         if self.models is None:
             return None
-        return re.compile("|".join(f"(?:{fnmatch.translate(glob)})" for glob in self.models))
+        # An empty list allows no model: "(?!)" never matches, where "" would match model "".
+        globs = "|".join(f"(?:{fnmatch.translate(glob)})" for glob in self.models)
+        return re.compile(globs or "(?!)")
 
     def upstream_allowed(self, upstream: str) -> bool:
         return self.upstreams is None or upstream in self.upstreams
@@ -68,7 +70,11 @@ class EffectivePolicy:
         return pattern is None or model is None or pattern.fullmatch(model) is not None
 
     def address_allowed(self, client_ip: str | None) -> bool:
-        return self.cidrs is None or ip_allowed(self.cidrs, client_ip)
+        # An empty list allows no address, like an empty `upstreams` or `models`; `ip_allowed`
+        # is the tokens' check, where an empty list means unrestricted, so it never sees one.
+        if self.cidrs is None:
+            return True
+        return bool(self.cidrs) and ip_allowed(self.cidrs, client_ip)
 
     def body_limit(self, ceiling: int) -> int:
         """The instance-wide ceiling always holds; a policy can only lower it."""

@@ -4,8 +4,10 @@ from collections.abc import Sequence
 
 from sqlalchemy import ColumnElement, and_, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from controlplane.errors import Conflict
 from controlplane.policies.models import ProxyPolicy, RateWindow
 
 
@@ -46,7 +48,11 @@ def list_overrides(session: Session, workspace_id: str) -> Sequence[ProxyPolicy]
 
 def add(session: Session, row: ProxyPolicy) -> None:
     session.add(row)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:
+        # Two first writes of the same policy raced past the (empty) locked read; one won.
+        raise Conflict("this policy was just set by another request; retry") from None
 
 
 def remove(session: Session, row: ProxyPolicy) -> None:

@@ -14,16 +14,20 @@ PerMinute = Annotated[int, Field(ge=1, le=100_000_000)]
 
 
 class PolicyRules(RequestModel):
-    upstreams: Annotated[list[Upstream], Field(max_length=8)] | None = None
-    models: Annotated[list[Glob], Field(max_length=100)] | None = None
+    # A list rule is null (no rule) or names at least one entry: an empty list would read as
+    # "no rule" to some (a token's `cidrs: []` is unrestricted) and "allow nothing" to others.
+    upstreams: Annotated[list[Upstream], Field(min_length=1, max_length=8)] | None = None
+    models: Annotated[list[Glob], Field(min_length=1, max_length=100)] | None = None
     required_scope: InvokeScope | None = None
     token_rpm: PerMinute | None = None
     token_tpm: PerMinute | None = None
     workspace_rpm: PerMinute | None = None
     workspace_tpm: PerMinute | None = None
-    max_body_bytes: Annotated[int, Field(ge=1)] | None = None
+    # Also capped by the instance ceiling (checked in the service); this bound is the column's,
+    # so that a ceiling configured above 2 GiB cannot turn a PUT into an INTEGER overflow.
+    max_body_bytes: Annotated[int, Field(ge=1, le=2**31 - 1)] | None = None
     max_streams_per_token: Annotated[int, Field(ge=1, le=100_000)] | None = None
-    cidrs: Networks | None = None
+    cidrs: Annotated[Networks, Field(min_length=1)] | None = None
 
 
 class EffectivePolicyOut(ResponseModel):

@@ -46,6 +46,9 @@ def ip_allowed(cidrs: tuple[str, ...], client_ip: str | None) -> bool:
         address = ipaddress.ip_address(client_ip)
     except ValueError:
         return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        # A dual-stack listener reports IPv4 clients as ::ffff:a.b.c.d.
+        address = address.ipv4_mapped
     return any(address in ipaddress.ip_network(cidr, strict=False) for cidr in cidrs)
 
 

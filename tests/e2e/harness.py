@@ -2,6 +2,8 @@
 
 import json
 import os
+import re
+import signal
 import socket
 import subprocess
 import sys
@@ -92,6 +94,18 @@ class Server:
             handle.close()
 
     @property
+    def pid(self) -> int:
+        """The serving process itself: the console script runs uvicorn in-process."""
+        assert self._process is not None, "not started"
+        return self._process.pid
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash: no shutdown hook runs. `stop()` still closes the log files."""
+        assert self._process is not None, "not started"
+        os.kill(self._process.pid, signal.SIGKILL)
+        assert self._process.wait(timeout=15) == -signal.SIGKILL
+
+    @property
     def stdout(self) -> str:
         return self.stdout_path.read_text()
 
@@ -104,3 +118,13 @@ class Server:
 
     def __exit__(self, *_exc: object) -> None:
         self.stop()
+
+
+_CACHE_HITS = re.compile(r'gatehouse_token_cache_lookups_total\{result="hit"\} ([0-9.e+]+)')
+
+
+def token_cache_hits(server: Server, admin_token: str) -> float:
+    """The server's count of tokens served from its cache (each read adds at most one)."""
+    with server.client(admin_token) as api:
+        match = _CACHE_HITS.search(api.get("/metrics").text)
+    return float(match.group(1)) if match else 0.0

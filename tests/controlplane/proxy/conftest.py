@@ -1,5 +1,6 @@
 """Proxy fixtures: a fake provider on loopback and a Gatehouse pointed at it."""
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -9,12 +10,21 @@ from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
 from controlplane.container import Container
+from controlplane.kit.clock import utcnow
 from tests import factories
 from tests.fakes.providers import FakeProvider
 from tests.live import ServerThread
 
 OPENAI_KEY = "sk-fake-openai-key-0001"  # pragma: allowlist secret
 ANTHROPIC_KEY = "sk-ant-fake-key-0002"  # pragma: allowlist secret
+
+
+def away_from_a_minute_boundary() -> None:
+    """Rate limits count per clock minute, and requests that straddle two minutes are rightly
+    counted in both. Tests that count start where a few seconds of requests fit in one."""
+    second = utcnow().second
+    if second >= 45:
+        time.sleep(61 - second)
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from controlplane.container import Container
 from tests import factories
-from tests.controlplane.proxy.conftest import Proxied
+from tests.controlplane.proxy.conftest import Proxied, away_from_a_minute_boundary
 from tests.fakes.providers import FakeProvider
 
 CHAT = {"model": "gpt-fake", "messages": [{"role": "user", "content": "hi"}]}
@@ -112,6 +112,7 @@ def test_the_token_rate_limit_answers_429_with_retry_after(
     proxied: Proxied, app: FastAPI, client: httpx.Client, fake: FakeProvider
 ) -> None:
     _set_policy(client, proxied, {"token_rpm": 2})
+    away_from_a_minute_boundary()
     statuses = [_call(proxied).status_code for _ in range(2)]
     refused = _call(proxied)
     assert statuses == [200, 200]
@@ -132,6 +133,7 @@ def test_the_workspace_rate_limit_is_shared_by_its_tokens(
     )  # fmt: skip
     session.commit()
     _set_policy(client, proxied, {"workspace_rpm": 3, "token_rpm": 2})
+    away_from_a_minute_boundary()
     outcomes = [
         _call(proxied).status_code,
         _call(proxied).status_code,
@@ -150,6 +152,7 @@ def test_tokens_per_minute_count_what_the_upstream_reported(
     # The fake reports 11 tokens in and 7 out: the first call spends 18 of 20, the second
     # starts under the limit and is admitted, the third finds it spent.
     _set_policy(client, proxied, {"token_tpm": 20})
+    away_from_a_minute_boundary()
     outcomes = [_call(proxied).status_code for _ in range(3)]
     assert outcomes == [200, 200, 429]
 

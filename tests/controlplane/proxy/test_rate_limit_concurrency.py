@@ -5,7 +5,6 @@ count is decided by the database's locks, as it is between processes in producti
 """
 
 import threading
-import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
@@ -17,7 +16,6 @@ from controlplane.container import Container
 from controlplane.context import Ctx
 from controlplane.db import transaction
 from controlplane.identity import service as identity
-from controlplane.kit.clock import utcnow
 from controlplane.policies import service as policies
 from controlplane.policies.schemas import PolicyRules
 from controlplane.providers import service as providers
@@ -25,7 +23,7 @@ from controlplane.providers.schemas import ProviderCredentialSet
 from controlplane.tokens import service as tokens
 from controlplane.tokens.schemas import TokenCreate
 from tests import factories
-from tests.controlplane.proxy.conftest import OPENAI_KEY
+from tests.controlplane.proxy.conftest import OPENAI_KEY, away_from_a_minute_boundary
 from tests.fakes.providers import FakeProvider
 from tests.live import ServerThread
 
@@ -44,14 +42,6 @@ def _workspace_token(container: Container) -> str:
         )
         policies.set_policy(ctx, workspace.id, None, PolicyRules(token_rpm=LIMIT))
     return raw
-
-
-def _away_from_a_minute_boundary() -> None:
-    # Limits count per clock minute; a burst that straddles two minutes is rightly admitted
-    # twice. Start where the whole burst fits in one minute (it takes a few seconds).
-    second = utcnow().second
-    if second >= 45:
-        time.sleep(61 - second)
 
 
 def test_100_concurrent_requests_admit_exactly_the_limit(
@@ -75,7 +65,7 @@ def test_100_concurrent_requests_admit_exactly_the_limit(
             code = response.json().get("error") if response.status_code != 200 else None
             return response.status_code, code
 
-        _away_from_a_minute_boundary()
+        away_from_a_minute_boundary()
         with ThreadPoolExecutor(max_workers=REQUESTS) as pool:
             outcomes = Counter(pool.map(attempt, range(REQUESTS)))
 

@@ -27,6 +27,7 @@ from controlplane.tokens import service as tokens
 from controlplane.tokens.format import generate_accessor, generate_token, secret_hmac
 from controlplane.tokens.models import Token, TokenSecret
 from controlplane.tokens.schemas import TokenCreate
+from controlplane.tokens.verifier import ip_allowed
 from tests import factories
 from tests.databases import statements
 
@@ -329,3 +330,20 @@ def test_token_secrets_table_holds_hmacs_keyed_by_the_server_key(
     digests = session.scalars(select(TokenSecret.secret_hmac)).all()
     assert digests == [secret_hmac(container.token_key, tenant.agent_token)]
     assert secret_hmac(b"another key" * 4, tenant.agent_token) not in digests
+
+
+@pytest.mark.parametrize(
+    ("cidrs", "client_ip", "allowed"),
+    [
+        ((), None, True),
+        (("10.0.0.0/8",), "10.1.2.3", True),
+        (("10.0.0.0/8",), "192.168.1.1", False),
+        (("10.0.0.0/8",), None, False),
+        (("10.0.0.0/8",), "not-an-address", False),
+        (("10.0.0.0/8",), "::ffff:10.1.2.3", True),  # IPv4 through a dual-stack listener
+        (("2001:db8::/32",), "2001:db8::1", True),
+        (("2001:db8::/32",), "10.1.2.3", False),
+    ],
+)
+def test_ip_allowed(cidrs: tuple[str, ...], client_ip: str | None, allowed: bool) -> None:
+    assert ip_allowed(cidrs, client_ip) is allowed
