@@ -4,7 +4,8 @@ Both processes share a home as well. That is safe for the spool: each process cl
 a run directory of its own under `<home>/spool/`, and flushes it into the shared, hash-chained
 table under the chain lock. Like tests/e2e/test_scale_out.py, this runs on both engines.
 
-Rate limits across processes: to be added here by the policy work (controlplane/policies).
+Rate limits are counted in the shared database, so they hold across the processes; a policy
+change made through one process reaches the other's cache through the polled epoch.
 """
 
 import time
@@ -15,6 +16,7 @@ from typing import Any
 import httpx
 
 from controlplane.access_log.spool import run_directories
+from tests.controlplane.proxy.conftest import away_from_a_minute_boundary
 from tests.e2e.harness import (
     Server,
     environment,
@@ -36,6 +38,8 @@ from tests.fakes.providers import FakeProvider
 from tests.live import ServerThread
 
 CLIENTS = 8
+CHAT = "/proxy/openai/v1/chat/completions"
+BODY = {"model": "gpt-fake", "messages": [{"role": "user", "content": "hi"}]}
 REQUESTS_PER_CLIENT = 24
 
 
@@ -173,3 +177,52 @@ def test_a_token_revoked_through_one_process_is_refused_by_the_other_proxy(
                 denied = {record["request_id"]: record for record in page.json()["items"]}
             assert refused <= set(denied), "both processes logged their refusals"
             assert {denied[request_id]["status"] for request_id in refused} == {401}
+
+
+RATE_LIMIT = 12
+BURST = 40
+
+
+def test_a_rate_limit_holds_across_processes_and_policy_changes_reach_both(
+    e2e_database: str, tmp_path: Path
+) -> None:
+    fake = FakeProvider()
+    with ServerThread(fake) as upstream:
+        env = _environment(tmp_path / "home", e2e_database, upstream.url)
+        assert run_cli(env, "db", "upgrade").returncode == 0
+        setup = init_json(env)
+        admin, workspace_id = setup["admin_token"], setup["workspace_id"]
+
+        one, two = Server(env, tmp_path), Server(env, tmp_path)
+        with (
+            serving(one, two),
+            httpx.Client(base_url=one.url, timeout=30) as via_one,
+            httpx.Client(base_url=two.url, timeout=30) as via_two,
+        ):
+            configure_openai(one, admin, workspace_id)
+            agent, _ = issue_token(one, admin, workspace_id, "proxy:invoke")
+            policy = f"/v1/workspaces/{workspace_id}/policy"
+            with one.client(admin) as api:
+                assert api.put(policy, json={"token_rpm": RATE_LIMIT}).status_code == 200
+
+            def call(number: int) -> int:
+                via = (via_one, via_two)[number % 2]
+                return chat(via, agent, f"limit-{number:04d}", stream=False).status
+
+            away_from_a_minute_boundary()
+            with ThreadPoolExecutor(max_workers=16) as pool:
+                statuses = list(pool.map(call, range(BURST)))
+            assert statuses.count(200) == RATE_LIMIT, statuses
+            assert statuses.count(429) == BURST - RATE_LIMIT
+            assert len(fake.requests) == RATE_LIMIT
+
+            # A change made through one process reaches the other: it answers by the new policy.
+            with one.client(admin) as api:
+                changed = api.put(policy, json={"upstreams": ["anthropic"]})
+            assert changed.status_code == 200, changed.text
+            deadline = time.monotonic() + 30
+            answer = via_two.post(CHAT, json=BODY, headers={"Authorization": f"Bearer {agent}"})
+            while answer.status_code != 403 and time.monotonic() < deadline:
+                time.sleep(0.05)
+                answer = via_two.post(CHAT, json=BODY, headers={"Authorization": f"Bearer {agent}"})
+            assert answer.json()["error"] == "upstream_not_allowed"
