@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test test-only lint lock bench clean
+.PHONY: run test test-only lint lock bench bench-proxy clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,10 @@ lock: $(VENV)/.dev-stamp
 
 bench: $(VENV)/.dev-stamp
 	$(BIN)/python -m bench.token_verify
+
+# Needs wrk (Debian: apt-get install -y wrk); takes about eight minutes. BENCH_ARGS e.g. --soak 600.
+bench-proxy: $(VENV)/.dev-stamp
+	$(BIN)/python -m bench.proxy $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
