@@ -74,12 +74,12 @@ def create_app(container: Container, *, background: bool = True) -> FastAPI:
     errors.install(app)
     for router in ROUTERS:
         app.include_router(router)
-    # The proxy authenticates and authorizes inside its own lean ASGI code (controlplane/proxy).
-    app.mount(PROXY_PREFIX, proxy)
+    # The proxy authenticates and authorizes inside its own lean ASGI code (controlplane/proxy);
+    # the middleware hands it /proxy/ requests before FastAPI's routing.
     app.add_middleware(
         RequestContextMiddleware,
         max_body_bytes=container.settings.max_body_bytes,
-        # The proxy enforces its own, larger, per-policy limit.
-        unlimited_prefix=PROXY_PREFIX + "/",
+        proxy=proxy,
+        proxy_prefix=PROXY_PREFIX + "/",
     )
     return app

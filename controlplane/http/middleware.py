@@ -1,7 +1,10 @@
-"""Pure-ASGI middleware for every request: request id, body limit, metrics.
+"""Pure-ASGI middleware for every request: request id, body limit, metrics, and the proxy's
+dispatch.
 
 Pure ASGI (not BaseHTTPMiddleware) so streaming responses pass through untouched and the cost
-per request stays a few microseconds.
+per request stays a few microseconds. Proxied requests go straight to the proxy's own ASGI app
+from here, ahead of FastAPI's exception middleware and router: matching every API route first
+cost the proxy about a tenth of its time under load (see the README's benchmark).
 """
 
 import re
@@ -39,10 +42,14 @@ def _content_length(scope: Scope) -> int | None:
 
 
 class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp, max_body_bytes: int, unlimited_prefix: str) -> None:
+    def __init__(
+        self, app: ASGIApp, max_body_bytes: int, proxy: ASGIApp, proxy_prefix: str
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
-        self.unlimited_prefix = unlimited_prefix
+        # The proxy enforces its own, larger, per-policy body limit.
+        self.proxy = proxy
+        self.proxy_prefix = proxy_prefix
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -61,8 +68,9 @@ class RequestContextMiddleware:
             await send(message)
 
         length = _content_length(scope)
-        if scope["path"].startswith(self.unlimited_prefix):
-            await self.app(scope, receive, send_with_id)
+        path: str = scope["path"]
+        if path.startswith(self.proxy_prefix) or path == self.proxy_prefix.rstrip("/"):
+            await self.proxy(scope, receive, send_with_id)
         elif length is not None and length > self.max_body_bytes:
             too_large = PayloadTooLarge(f"request body exceeds {self.max_body_bytes} bytes")
             too_large.headers["Connection"] = "close"
@@ -71,6 +79,8 @@ class RequestContextMiddleware:
             await self.app(scope, self._limited(receive), send_with_id)
         route = scope.get("route")
         template = getattr(route, "path", "unmatched")
+        if path.startswith(self.proxy_prefix):
+            template = self.proxy_prefix + "{upstream}"
         REQUESTS.labels(scope["method"], template, str(status_holder["status"])).inc()
         REQUEST_LATENCY.labels(template).observe(time.perf_counter() - started)
 
