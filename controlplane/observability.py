@@ -55,7 +55,39 @@ def scrub(value: Any, key: str | None = None) -> Any:
 
 
 def before_send(event: Any, _hint: Any) -> Any:
-    return scrub(event)
+    event = scrub(event)
+    request = event.get("request") if isinstance(event, dict) else None
+    if isinstance(request, dict):
+        # Redacting by value shape misses an opaque secret in `?token=...`: go by name too.
+        if isinstance(request.get("query_string"), str):
+            request["query_string"] = _sanitize_query(request["query_string"])
+        if isinstance(request.get("url"), str):
+            request["url"] = _sanitize_url(request["url"])
+    return event
+
+
+def before_breadcrumb(crumb: Any, _hint: Any) -> Any:
+    crumb = scrub(crumb)
+    data = crumb.get("data") if isinstance(crumb, dict) else None
+    if isinstance(data, dict):
+        if isinstance(data.get("http.query"), str):
+            data["http.query"] = _sanitize_query(data["http.query"])
+        if isinstance(data.get("url"), str):
+            data["url"] = _sanitize_url(data["url"])
+    return crumb
+
+
+def _sanitize_query(query: str) -> str:
+    # Imported here: the access log's records import this module's scrubber.
+    from controlplane.access_log.records import sanitize_query  # noqa: PLC0415 - import cycle
+
+    return sanitize_query(query)
+
+
+def _sanitize_url(url: str) -> str:
+    base, _, query = url.partition("#")[0].partition("?")
+    kept = _sanitize_query(query)
+    return f"{base}?{kept}" if kept else base
 
 
 class RedactingFilter(logging.Filter):
@@ -74,7 +106,34 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+class ServerLogFilter(RedactingFilter):
+    """On uvicorn's own loggers, which may log through handlers of their own (its default
+    config), not the root's: redact there too, and drop secret-named query parameters from
+    access lines, whose shape alone would not give an opaque `?token=...` away."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        # uvicorn.access logs (client, method, path with query, HTTP version, status).
+        if isinstance(record.args, tuple) and len(record.args) == 5:
+            client, method, path, version, status = record.args
+            base, _, query = str(path).partition("?")
+            kept = _sanitize_query(query)
+            record.args = (client, method, f"{base}?{kept}" if kept else base, version, status)
+        return super().filter(record)
+
+
+SERVER_LOGGERS = ("uvicorn.access", "uvicorn.error")
+
+
+def redact_server_logs() -> None:
+    """Filters on the loggers themselves, so they hold whatever handlers uvicorn installs."""
+    for name in SERVER_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, ServerLogFilter) for f in logger.filters):
+            logger.addFilter(ServerLogFilter())
+
+
 def configure_logging(settings: Settings) -> None:
+    redact_server_logs()
     handler = logging.StreamHandler()
     handler.addFilter(RedactingFilter())
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
@@ -96,6 +155,9 @@ def init_sentry(settings: Settings, transport: Any = None) -> bool:
         # No `send_default_pii`: unset means no PII, and sentry-sdk now warns when it is passed.
         before_send=before_send,
         before_send_transaction=before_send,
+        before_breadcrumb=before_breadcrumb,
+        # Frame locals can hold anything a request carried, in any shape: never send them.
+        include_local_variables=False,
         max_request_body_size="never",
         traces_sample_rate=0.0,
         **options,

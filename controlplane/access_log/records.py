@@ -23,8 +23,9 @@ DECISIONS: tuple[Decision, ...] = ("allow", "deny")
 # from a log line costs little; keeping a signature or a key costs a leak. Short words (key, sig)
 # only match as whole words of a name so that `keyword` or `design` survive.
 _SECRET_NAME = re.compile(
-    r"token|secret|passw|auth|signature|credential|api[-_]?key|private|session|jwt"
-    r"|(?:^|[-_.])(?:key|sig|pwd)(?:$|[-_.])|key$",
+    r"token|secret|pass|auth|signature|credential|api[-_]?key|private|session|jwt|bearer|hmac"
+    r"|cookie|ticket|assertion"
+    r"|(?:^|[-_.])(?:key|keys|sig|sign|pwd|otp|code)(?:$|[-_.])|key$",
     re.IGNORECASE,
 )
 # Built once: `json.dumps` with options builds an encoder per call, on the proxy's hot path.
@@ -57,8 +58,13 @@ def sanitize_path(path_with_query: str) -> str:
     decoded = unquote(path)
     if not _secret_free(decoded):
         path = quote(scrub_text(decoded), safe="/[]")
-    kept = [part for part in query.split("&") if part and _keep_parameter(part)]
-    return f"{path}?{'&'.join(kept)}" if kept else path
+    kept = sanitize_query(query)
+    return f"{path}?{kept}" if kept else path
+
+
+def sanitize_query(query: str) -> str:
+    """The query string without secret-named parameters or credential-looking values."""
+    return "&".join(part for part in query.split("&") if part and _keep_parameter(part))
 
 
 def _clip(value: str | None, limit: int) -> str | None:

@@ -12,6 +12,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from controlplane.container import Container
 from controlplane.kit.clock import utcnow
 from tests import factories
+from tests.controlplane.test_observability import (  # Sentry with a capturing transport
+    sentry,  # noqa: F401 - a fixture, reused here rather than copied
+)
 from tests.fakes.providers import FakeProvider
 from tests.live import ServerThread
 
