@@ -112,12 +112,18 @@ class ServerLogFilter(RedactingFilter):
     access lines, whose shape alone would not give an opaque `?token=...` away."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        # uvicorn.access logs (client, method, path with query, HTTP version, status).
+        # uvicorn.access logs (client, method, path with query, HTTP version, status), and its
+        # formatter reads those arguments back: keep them, redacted, rather than rendering.
         if isinstance(record.args, tuple) and len(record.args) == 5:
             client, method, path, version, status = record.args
             base, _, query = str(path).partition("?")
             kept = _sanitize_query(query)
-            record.args = (client, method, f"{base}?{kept}" if kept else base, version, status)
+            path = f"{base}?{kept}" if kept else base
+            record.args = tuple(
+                scrub_text(arg) if isinstance(arg, str) else arg
+                for arg in (client, method, path, version, status)
+            )
+            return True
         return super().filter(record)
 
 

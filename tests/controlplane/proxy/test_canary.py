@@ -29,6 +29,7 @@ from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.types import Receive, Scope, Send
+from uvicorn.logging import AccessFormatter
 
 from controlplane.access_log import service
 from controlplane.app import create_app
@@ -144,6 +145,9 @@ def render(record: logging.LogRecord) -> str:
     copy = logging.makeLogRecord(record.__dict__)
     if _reaches_root(record.name):
         RedactingFilter().filter(copy)
+    if record.name == "uvicorn.access":
+        # uvicorn's own access formatter reads the record's arguments: it must still work.
+        AccessFormatter().format(logging.makeLogRecord(copy.__dict__))
     formatter = logging.Formatter(APP_FORMAT)
     return formatter.format(copy) + (copy.stack_info or "")
 
