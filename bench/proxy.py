@@ -27,7 +27,6 @@ Exit status 1 on errors (non-2xx answers, socket errors, streams that fail); mis
 printed plainly but do not change the exit status. Exit status 2 when wrk is not installed.
 """
 
-import argparse
 import asyncio
 import json
 import math
@@ -39,6 +38,7 @@ import time
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
+from functools import partial
 from importlib import metadata
 from pathlib import Path
 from typing import Any, TextIO
@@ -46,11 +46,21 @@ from typing import Any, TextIO
 import httpx
 
 from bench.proxy_clients import TtfbSeries, hold_streams, json_body, stream_body, ttfb_series
+from bench.proxy_options import Options, parse_args
+from bench.proxy_report import (
+    ADDED_LATENCY_AT,
+    SOAK_GROWTH_MAX_FRACTION,
+    SOAK_GROWTH_MAX_KIB,
+    checks,
+    error_summary,
+    render,
+)
 from bench.proxy_servers import http_name, loop_name
 from bench.proxy_stub import HOLD_MODEL
 from bench.proxy_targets import (
     Target,
     raise_open_files_limit,
+    rss_kib,
     start_bare,
     start_gatehouse,
     start_stub,
@@ -59,27 +69,9 @@ from bench.proxy_wrk import WrkResult, run_wrk, write_script, wrk_path, wrk_vers
 from bench.timing import Summary
 from tests.databases import postgres_schema
 
-DEFAULT_DURATION = 10
-DEFAULT_WARMUP = 3
-DEFAULT_ROUNDS = 3
-DEFAULT_CONCURRENCY = (1, 16, 64)
-DEFAULT_CHUNKS = 20
-DEFAULT_TTFB_REQUESTS = 200
-DEFAULT_STREAMS = 1000
-DEFAULT_SOAK_SLICE = 60
 SSE_CONNECTIONS = 16
 TTFB_BLOCK = 25
 TTFB_WARMUP = 10
-
-# The targets the proxy is held to (README, "Benchmarks").
-THROUGHPUT_RATIO_AT = 64
-THROUGHPUT_RATIO_MIN = 0.70
-ADDED_LATENCY_AT = 16
-ADDED_P50_MAX_MS = 2.0
-ADDED_P99_MAX_MS = 10.0
-ADDED_TTFB_P50_MAX_MS = 2.0
-SOAK_GROWTH_MAX_FRACTION = 0.10
-SOAK_GROWTH_MAX_KIB = 20 * 1024
 
 MODEL = "gpt-bench"
 
@@ -96,22 +88,6 @@ class Case:
     @property
     def label(self) -> str:
         return f"{self.kind} c{self.connections}"
-
-
-@dataclass(frozen=True)
-class Options:
-    duration: int
-    warmup: int
-    rounds: int
-    concurrency: tuple[int, ...]
-    chunks: int
-    ttfb_requests: int
-    streams: int
-    hold_interval: float
-    after_close_seconds: float
-    soak: int
-    soak_slice: int
-    database_url: str | None
 
 
 def _summary(values: Sequence[float]) -> dict[str, float] | None:
@@ -266,7 +242,7 @@ def streams_report(
 ) -> dict[str, Any]:
     _progress(f"{count} open SSE streams through {target.key}")
     settle = max(2.5 * hold_interval, 0.5)
-    rss_before = target.service.rss_kib()
+    rss_before = rss_kib(target.service)
     held, rss_open = asyncio.run(
         hold_streams(
             target.port,
@@ -275,11 +251,11 @@ def streams_report(
             count,
             HOLD_MODEL,
             settle,
-            target.service.rss_kib,
+            partial(rss_kib, target.service),
         )
     )
     time.sleep(after_close_seconds)  # the server notices the disconnects, drops what it held
-    rss_after = target.service.rss_kib()
+    rss_after = rss_kib(target.service)
     opened = max(held.opened, 1)
     chunks = held.chunks_while_open
     return {
@@ -315,7 +291,7 @@ def soak_report(target: Target, seconds: int, slice_seconds: int, script: Path) 
                 "rps": result.rps,
                 "p99_ms": result.p99_ms,
                 "errors": result.error_count,
-                "rss_kib": target.service.rss_kib(),
+                "rss_kib": rss_kib(target.service),
             }
         )
         remaining -= length
@@ -456,357 +432,7 @@ def run_bench(options: Options) -> dict[str, Any]:
     return report
 
 
-# --- verdicts -------------------------------------------------------------------------------------
-
-
-def _load_entry(report: dict[str, Any], case: str, target: str) -> dict[str, Any] | None:
-    for entry in report["load"]:
-        if entry["case"] == case:
-            found: dict[str, Any] | None = entry["targets"].get(target)
-            return found
-    return None
-
-
-def checks(report: dict[str, Any]) -> list[dict[str, Any]]:
-    """Each target figure: met or not (None when it was not measured in this run)."""
-    found: list[dict[str, Any]] = []
-
-    def add(
-        name: str, value: float | None, limit: float, higher_is_better: bool, text: str
-    ) -> None:
-        met = None if value is None else (value >= limit if higher_is_better else value <= limit)
-        found.append(
-            {
-                "name": name,
-                "value": value,
-                "limit": limit,
-                "met": met,
-                "detail": text,
-                "missed_word": "MISSED",
-            }
-        )
-
-    gatehouses = [t["key"] for t in report["targets"] if t["key"].startswith("gatehouse")]
-    for key in gatehouses:
-        label = next(t["label"] for t in report["targets"] if t["key"] == key)
-        entry = _load_entry(report, f"json_c{THROUGHPUT_RATIO_AT}", key)
-        ratio = entry["vs_bare"]["rps_ratio"]["median"] if entry else None
-        add(
-            f"{label}: throughput at json c{THROUGHPUT_RATIO_AT} >= "
-            f"{THROUGHPUT_RATIO_MIN:.2f} x bare pass-through",
-            ratio,
-            THROUGHPUT_RATIO_MIN,
-            True,
-            f"{ratio:.2f} x" if ratio is not None else "not measured",
-        )
-        entry = _load_entry(report, f"json_c{ADDED_LATENCY_AT}", key)
-        for field, limit in (
-            ("added_p50_ms", ADDED_P50_MAX_MS),
-            ("added_p99_ms", ADDED_P99_MAX_MS),
-        ):
-            added = entry["vs_direct"][field]["median"] if entry else None
-            add(
-                f"{label}: {field[6:9]} added over direct at json c{ADDED_LATENCY_AT} "
-                f"<= {limit:g} ms",
-                added,
-                limit,
-                False,
-                f"{added:+.2f} ms" if added is not None else "not measured",
-            )
-        ttfb = report["ttfb"]["targets"].get(key, {}).get("added_p50_ms")
-        add(
-            f"{label}: SSE time to first byte, p50 added over direct "
-            f"<= {ADDED_TTFB_P50_MAX_MS:g} ms",
-            ttfb,
-            ADDED_TTFB_P50_MAX_MS,
-            False,
-            f"{ttfb:+.2f} ms" if ttfb is not None else "not measured",
-        )
-    streams = report["streams"].get("gatehouse")
-    if streams:
-        add(
-            f"{streams['label']}: {streams['requested']:,} open SSE streams with zero errors",
-            streams["error_count"],
-            0,
-            False,
-            f"{streams['opened']:,} opened, {streams['error_count']} errors",
-        )
-    soak = report["soak"]
-    if soak:
-        add(
-            f"{soak['label']}: soak RSS growth (slice {soak['growth_from_slice']} to last) "
-            f"<= {SOAK_GROWTH_MAX_FRACTION:.0%} and <= {SOAK_GROWTH_MAX_KIB // 1024} MiB",
-            soak["growth_kib"],
-            SOAK_GROWTH_MAX_KIB,
-            False,
-            f"{soak['growth_kib'] / 1024:+.1f} MiB ({soak['growth_fraction']:+.1%})",
-        )
-        # Two limits (absolute and relative): the verdict is the soak's own; a leak is a FAIL.
-        found[-1]["met"] = soak["passed"]
-        found[-1]["missed_word"] = "FAIL"
-    return found
-
-
-def error_summary(report: dict[str, Any]) -> list[str]:
-    errors = []
-    for entry in report["load"]:
-        for key, target in entry["targets"].items():
-            if target["errors"]:
-                runs = [r["errors"] for r in target["runs"] if r["error_count"]]
-                errors.append(f"wrk {entry['case']} {key}: {target['errors']} errors {runs}")
-    for key, target in report["ttfb"]["targets"].items():
-        if target["errors"]:
-            errors.append(f"ttfb {key}: {len(target['errors'])} errors, e.g. {target['errors'][0]}")
-    for key, streams in report["streams"].items():
-        if streams["error_count"]:
-            errors.append(
-                f"streams {key}: {streams['error_count']} errors {streams['errors']}"
-                f", {streams['stalled']} stalled"
-            )
-    if report["soak"] and report["soak"]["errors"]:
-        errors.append(f"soak: {report['soak']['errors']} wrk errors")
-    return errors
-
-
-# --- output ---------------------------------------------------------------------------------------
-
-
-def _ratio(summary: dict[str, float] | None) -> str:
-    if summary is None:
-        return "-"
-    return f"{summary['median']:.2f} [{summary['min']:.2f}-{summary['max']:.2f}]"
-
-
-def _added(summary: dict[str, float] | None) -> str:
-    return "-" if summary is None else f"{summary['median']:+.2f}"
-
-
-def _med(summary: dict[str, float] | None, spec: str) -> str:
-    return "-" if summary is None else format(summary["median"], spec)
-
-
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]], out: TextIO) -> None:
-    widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
-
-    def line(cells: Sequence[str]) -> str:
-        first, *rest = cells
-        parts = [first.ljust(widths[0])]
-        parts += [cell.rjust(width) for cell, width in zip(rest, widths[1:], strict=True)]
-        return "  ".join(parts).rstrip()
-
-    print(line(header), file=out)
-    print(line(["-" * width for width in widths]), file=out)
-    for row in rows:
-        print(line(row), file=out)
-    print(file=out)
-
-
-def _mib(kib: float) -> str:
-    return f"{kib / 1024:,.1f}"
-
-
-def render(report: dict[str, Any], out: TextIO) -> None:
-    env, settings = report["environment"], report["settings"]
-    packages = env["packages"]
-    print("Gatehouse policy proxy benchmark", file=out)
-    print(
-        f"Python {env['python']}, uvicorn {packages['uvicorn']} ({env['http']}, {env['loop']}), "
-        f"aiohttp {packages['aiohttp']}, {env['wrk']}, {env['cpus']} CPUs, {env['platform']}",
-        file=out,
-    )
-    print(
-        f"wrk -t2 -cN, {settings['rounds']} rounds x {settings['duration_seconds']} s per run "
-        f"(warm-up {settings['warmup_seconds']} s); targets back to back, order rotating per "
-        "round; medians over rounds [min-max]; ratios and differences paired per round",
-        file=out,
-    )
-    print(file=out)
-    print("Load (wrk): requests/s and latency; +p50/+p99 = added over direct, ms", file=out)
-    header: Sequence[str] = (
-        *("case", "target", "req/s", "p50 ms", "p99 ms"),
-        *("x bare", "x direct", "+p50", "+p99"),
-    )
-    rows: list[Sequence[str]] = []
-    for entry in report["load"]:
-        for index, (key, target) in enumerate(entry["targets"].items()):
-            vs_direct, vs_bare = target.get("vs_direct"), target.get("vs_bare")
-            rows.append(
-                (
-                    entry["case"].replace("_", " ") if index == 0 else "",
-                    target["label"],
-                    _med(target["rps"], ",.0f"),
-                    _med(target["p50_ms"], ".2f"),
-                    _med(target["p99_ms"], ".2f"),
-                    _ratio(vs_bare["rps_ratio"]) if vs_bare else "" if key != "bare" else "1",
-                    _ratio(vs_direct["rps_ratio"]) if vs_direct else "1",
-                    _added(vs_direct["added_p50_ms"]) if vs_direct else "",
-                    _added(vs_direct["added_p99_ms"]) if vs_direct else "",
-                )
-            )
-    _table(header, rows, out)
-
-    ttfb = report["ttfb"]
-    print(
-        f"SSE time to first byte ({ttfb['requests']} sequential requests per target, "
-        f"{settings['sse_chunks']}-chunk streams, keep-alive, interleaved blocks)",
-        file=out,
-    )
-    header = ("target", "p50 ms", "p99 ms", "+p50", "+p99", "overhead hdr p50", "errors")
-    rows = []
-    for target in ttfb["targets"].values():
-        overhead = target.get("overhead_header_p50_ms")
-        rows.append(
-            (
-                target["label"],
-                f"{target['p50_ms']:.3f}" if "p50_ms" in target else "-",
-                f"{target['p99_ms']:.3f}" if "p99_ms" in target else "-",
-                f"{target['added_p50_ms']:+.3f}" if "added_p50_ms" in target else "",
-                f"{target['added_p99_ms']:+.3f}" if "added_p99_ms" in target else "",
-                f"{overhead:.3f}" if overhead is not None else "",
-                str(len(target["errors"])),
-            )
-        )
-    _table(header, rows, out)
-
-    print(
-        f"Open SSE streams (one chunk every {settings['stream_chunk_interval_seconds']:g} s), "
-        "RSS of the proxy process",
-        file=out,
-    )
-    header = (
-        "target",
-        "streams",
-        "opened",
-        "errors",
-        "open in s",
-        "RSS before MiB",
-        "RSS open MiB",
-        "after close MiB",
-        "KiB/stream",
-    )
-    rows = [
-        (
-            s["label"],
-            f"{s['requested']:,}",
-            f"{s['opened']:,}",
-            str(s["error_count"]),
-            f"{s['seconds_to_open_all']:.1f}",
-            _mib(s["rss_kib_before"]),
-            _mib(s["rss_kib_open"]),
-            _mib(s["rss_kib_after_close"]),
-            f"{s['kib_per_stream']:.1f}",
-        )
-        for s in report["streams"].values()
-    ]
-    _table(header, rows, out)
-
-    soak = report["soak"]
-    if soak:
-        print(f"Soak: {soak['label']}, json c16, {soak['slice_seconds']} s slices", file=out)
-        header = ("slice", "req/s", "p99 ms", "errors", "RSS MiB")
-        rows = [
-            (str(i), f"{s['rps']:,.0f}", f"{s['p99_ms']:.2f}", str(s["errors"]), _mib(s["rss_kib"]))
-            for i, s in enumerate(soak["slices"], start=1)
-        ]
-        _table(header, rows, out)
-
-    print("Targets", file=out)
-    for check in report["checks"]:
-        mark = {True: "MET", False: check["missed_word"], None: "NOT MEASURED"}[check["met"]]
-        print(f"  [{mark}] {check['name']}: {check['detail']}", file=out)
-    print(file=out)
-    if report["errors"]:
-        print("ERRORS", file=out)
-        for error in report["errors"]:
-            print(f"  {error}", file=out)
-    else:
-        print(
-            "no errors: every request answered 2xx, no socket errors, every stream held", file=out
-        )
-
-
 # --- entry point ----------------------------------------------------------------------------------
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError("must be positive")
-    return value
-
-
-def _non_negative_int(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError("must not be negative")
-    return value
-
-
-def _concurrency(text: str) -> tuple[int, ...]:
-    values = tuple(_positive_int(part) for part in text.split(","))
-    if not values:
-        raise argparse.ArgumentTypeError("give at least one concurrency")
-    return values
-
-
-def parse_args(argv: Sequence[str] | None) -> tuple[Options, Path | None]:
-    parser = argparse.ArgumentParser(
-        prog="python -m bench.proxy",
-        description="Gatehouse's policy proxy against a bare pass-through and the upstream stub.",
-    )
-    parser.add_argument(
-        "--duration", type=_positive_int, default=DEFAULT_DURATION, help="seconds per wrk run"
-    )
-    parser.add_argument(
-        "--warmup", type=_non_negative_int, default=DEFAULT_WARMUP, help="seconds; 0 skips"
-    )
-    parser.add_argument("--rounds", type=_positive_int, default=DEFAULT_ROUNDS)
-    parser.add_argument(
-        "--concurrency",
-        type=_concurrency,
-        default=DEFAULT_CONCURRENCY,
-        help="wrk connections for the JSON runs, comma-separated (default 1,16,64)",
-    )
-    parser.add_argument("--chunks", type=_positive_int, default=DEFAULT_CHUNKS)
-    parser.add_argument("--ttfb-requests", type=_positive_int, default=DEFAULT_TTFB_REQUESTS)
-    parser.add_argument("--streams", type=_positive_int, default=DEFAULT_STREAMS)
-    parser.add_argument(
-        "--soak",
-        type=_non_negative_int,
-        default=0,
-        metavar="SECONDS",
-        help="soak duration; 0 skips (default)",
-    )
-    parser.add_argument("--soak-slice", type=_positive_int, default=DEFAULT_SOAK_SLICE)
-    parser.add_argument(
-        "--database-url",
-        metavar="URL",
-        help="also run a PostgreSQL-backed Gatehouse, in a temporary schema of this database "
-        "(e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)",
-    )
-    parser.add_argument("--json", type=Path, metavar="PATH", help="also write the report here")
-    parser.add_argument(
-        "--quick",
-        action="store_true",
-        help="smoke mode: 1 round, no warm-up, JSON at c16 only, 20 TTFB requests, "
-        "streams chunking every 0.2 s",
-    )
-    args = parser.parse_args(argv)
-    options = Options(
-        duration=args.duration,
-        warmup=0 if args.quick else args.warmup,
-        rounds=1 if args.quick else args.rounds,
-        concurrency=(16,) if args.quick else args.concurrency,
-        chunks=args.chunks,
-        ttfb_requests=20 if args.quick else args.ttfb_requests,
-        streams=args.streams,
-        hold_interval=0.2 if args.quick else 1.0,
-        after_close_seconds=0.5 if args.quick else 2.0,
-        soak=args.soak,
-        soak_slice=args.soak_slice,
-        database_url=args.database_url,
-    )
-    return options, args.json
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:

@@ -9,16 +9,13 @@
 
 import os
 import resource
-import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
 
 import httpx
 
-from tests.e2e.harness import GATEHOUSE, environment, free_port, init_json
+from tests.e2e.harness import GATEHOUSE, Process, environment, free_port, init_json
 
 REPO = Path(__file__).resolve().parents[1]
 CHAT_PATH = "/v1/chat/completions"
@@ -26,62 +23,12 @@ GATEHOUSE_CHAT_PATH = "/proxy/openai" + CHAT_PATH
 BENCH_PROVIDER_KEY = "sk-bench-0123456789abcdef"
 
 
-class Service:
-    """A server subprocess; stdout and stderr go to files, kept for when something fails."""
-
-    def __init__(self, name: str, argv: list[str], env: dict[str, str], logs: Path) -> None:
-        self.name = name
-        self.argv = argv
-        self.env = env
-        self.stderr_path = logs / f"{name}.err"
-        self.stdout_path = logs / f"{name}.out"
-        self._process: subprocess.Popen[bytes] | None = None
-        self._files: list[IO[bytes]] = []
-
-    @property
-    def pid(self) -> int:
-        if self._process is None:
-            raise RuntimeError(f"{self.name} is not running")
-        return self._process.pid
-
-    def start(self, ready_url: str, timeout: float = 60) -> "Service":
-        out, err = self.stdout_path.open("wb"), self.stderr_path.open("wb")
-        self._files = [out, err]
-        self._process = subprocess.Popen(  # noqa: S603 - our own entry points, fixed arguments
-            self.argv, env=self.env, cwd=REPO, stdout=out, stderr=err
-        )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                raise RuntimeError(f"{self.name} exited early:\n{self.stderr_path.read_text()}")
-            try:
-                if httpx.get(ready_url, timeout=1).status_code == 200:
-                    return self
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"{self.name} did not become ready:\n{self.stderr_path.read_text()}")
-
-    def alive(self) -> bool:
-        return self._process is not None and self._process.poll() is None
-
-    def rss_kib(self) -> int:
-        """Resident set size from /proc/<pid>/status (VmRSS, in KiB)."""
-        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-        raise RuntimeError(f"no VmRSS for {self.name}")
-
-    def stop(self) -> None:
-        if self._process is not None and self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
-        for handle in self._files:
-            handle.close()
+def rss_kib(process: Process) -> int:
+    """Resident set size from /proc/<pid>/status (VmRSS, in KiB)."""
+    for line in Path(f"/proc/{process.pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no VmRSS for {process.name}")
 
 
 @dataclass
@@ -90,7 +37,7 @@ class Target:
     label: str
     port: int
     path: str
-    service: Service
+    service: Process
     headers: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -123,15 +70,15 @@ def start_stub(
     argv += ["--chunks", str(chunks), "--hold-seconds", str(hold_seconds)]
     argv += ["--hold-interval", str(hold_interval)]
     base = f"http://127.0.0.1:{port}"
-    service = Service("stub", argv, _python_env(), logs).start(f"{base}/ready")
+    service = Process("stub", argv, _python_env(), logs, f"{base}/ready", REPO).start()
     return Target("direct", "direct (stub)", port, CHAT_PATH, service), base
 
 
 def start_bare(logs: Path, upstream: str) -> Target:
     port = free_port()
     argv = [sys.executable, "-m", "bench.proxy_bare", "--port", str(port), "--upstream", upstream]
-    service = Service("bare", argv, _python_env(), logs)
-    service.start(f"http://127.0.0.1:{port}/ready")
+    ready = f"http://127.0.0.1:{port}/ready"
+    service = Process("bare", argv, _python_env(), logs, ready, REPO).start()
     return Target("bare", "bare pass-through", port, CHAT_PATH, service)
 
 
@@ -148,8 +95,8 @@ def start_gatehouse(
     created = init_json(env)  # migrates the (fresh) database and prints the admin token
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    service = Service(key, [GATEHOUSE, "serve", "--port", str(port)], env, logs)
-    service.start(f"{base}/readyz")
+    argv = [GATEHOUSE, "serve", "--port", str(port)]
+    service = Process(key, argv, env, logs, f"{base}/readyz", REPO).start()
     workspace = created["workspace_id"]
     admin = {"Authorization": f"Bearer {created['admin_token']}"}
     with httpx.Client(base_url=base, headers=admin, timeout=30) as client:

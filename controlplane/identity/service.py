@@ -366,6 +366,16 @@ def get_agent(ctx: Ctx, workspace_id: str, agent_id: str, action: Scope) -> Agen
     return agent
 
 
+def workspace_or_agent_for(
+    ctx: Ctx, workspace_id: str, agent_id: str | None, action: Scope
+) -> None:
+    """The workspace, and the agent if named, must be visible and allow `action`: for
+    resources kept per workspace with per-agent overrides (provider keys, policies)."""
+    workspace_for(ctx, workspace_id, action)
+    if agent_id is not None:
+        get_agent(ctx, workspace_id, agent_id, action)
+
+
 def create_agent(ctx: Ctx, workspace_id: str, body: AgentCreate) -> Agent:
     workspace_for(ctx, workspace_id, Scope.AGENTS_WRITE)
     token = ctx.require_principal().token

@@ -41,17 +41,19 @@ from controlplane.tokens.models import POLICIES_EPOCH
 # --- the API ----------------------------------------------------------------------------
 
 
-def _scoped(ctx: Ctx, workspace_id: str, agent_id: str | None, action: Scope) -> None:
-    identity.workspace_for(ctx, workspace_id, action)
-    if agent_id is not None:
-        identity.get_agent(ctx, workspace_id, agent_id, action)
-
-
 def _invalid(field: str, message: str) -> ValidationFailed:
     return ValidationFailed(
         f"body.{field}: {message}",
         extra={"fields": [{"field": f"body.{field}", "message": message}]},
     )
+
+
+def _writable(ctx: Ctx, workspace_id: str, agent_id: str | None) -> None:
+    identity.workspace_or_agent_for(ctx, workspace_id, agent_id, Scope.POLICY_WRITE)
+    token = ctx.require_principal().token
+    if token is not None and token.agent_id is not None:
+        # An agent must not loosen the rules it is itself held to.
+        raise Forbidden("an agent-bound token cannot change policy", code="agent_bound")
 
 
 def _changed(ctx: Ctx) -> None:
@@ -61,7 +63,7 @@ def _changed(ctx: Ctx) -> None:
 
 def get_policy(ctx: Ctx, workspace_id: str, agent_id: str | None) -> ProxyPolicy:
     """The stored rules; a policy never set reads as one with no rules."""
-    _scoped(ctx, workspace_id, agent_id, Scope.POLICY_READ)
+    identity.workspace_or_agent_for(ctx, workspace_id, agent_id, Scope.POLICY_READ)
     row = repository.get(ctx.session, workspace_id, agent_id)
     return row or ProxyPolicy(workspace_id=workspace_id, agent_id=agent_id)
 
@@ -80,10 +82,7 @@ def set_policy(
     ctx: Ctx, workspace_id: str, agent_id: str | None, rules: PolicyRules
 ) -> ProxyPolicy:
     """Replace the rules wholesale: a rule left out is removed."""
-    _scoped(ctx, workspace_id, agent_id, Scope.POLICY_WRITE)
-    token = ctx.require_principal().token
-    if token is not None and token.agent_id is not None:
-        raise Forbidden("an agent-bound token cannot change policy", code="agent_bound")
+    _writable(ctx, workspace_id, agent_id)
     if agent_id is not None:
         for field in sorted(WORKSPACE_ONLY):
             if getattr(rules, field) is not None:
@@ -114,10 +113,7 @@ def set_policy(
 
 
 def delete_policy(ctx: Ctx, workspace_id: str, agent_id: str | None) -> None:
-    _scoped(ctx, workspace_id, agent_id, Scope.POLICY_WRITE)
-    token = ctx.require_principal().token
-    if token is not None and token.agent_id is not None:
-        raise Forbidden("an agent-bound token cannot change policy", code="agent_bound")
+    _writable(ctx, workspace_id, agent_id)
     row = repository.get(ctx.session, workspace_id, agent_id, lock=True)
     if row is None:
         raise NotFound("no policy is set here")
@@ -134,7 +130,7 @@ def delete_policy(ctx: Ctx, workspace_id: str, agent_id: str | None) -> None:
 
 
 def effective_policy(ctx: Ctx, workspace_id: str, agent_id: str | None) -> EffectivePolicy:
-    _scoped(ctx, workspace_id, agent_id, Scope.POLICY_READ)
+    identity.workspace_or_agent_for(ctx, workspace_id, agent_id, Scope.POLICY_READ)
     return load_effective(ctx.session, workspace_id, agent_id)
 
 

@@ -117,17 +117,10 @@ def _store(row: ProviderCredential, envelope: Envelope) -> None:
 # --- the API ----------------------------------------------------------------------------
 
 
-def _scoped(ctx: Ctx, workspace_id: str, agent_id: str | None, action: Scope) -> None:
-    """The workspace, and the agent if named, must be visible and allow `action`."""
-    identity.workspace_for(ctx, workspace_id, action)
-    if agent_id is not None:
-        identity.get_agent(ctx, workspace_id, agent_id, action)
-
-
 def _credential(
     ctx: Ctx, workspace_id: str, provider: str, agent_id: str | None, action: Scope
 ) -> ProviderCredential:
-    _scoped(ctx, workspace_id, agent_id, action)
+    identity.workspace_or_agent_for(ctx, workspace_id, agent_id, action)
     row = repository.get(ctx.session, workspace_id, provider, agent_id)
     if row is None:
         raise NotFound(f"{RESOURCE} not found")
@@ -155,7 +148,7 @@ def set_credential(
     ctx: Ctx, workspace_id: str, provider: str, body: ProviderCredentialSet
 ) -> ProviderCredential:
     """Create or replace; a replacement gets a fresh data key, and keeps its id."""
-    _scoped(ctx, workspace_id, body.agent_id, Scope.PROVIDERS_WRITE)
+    identity.workspace_or_agent_for(ctx, workspace_id, body.agent_id, Scope.PROVIDERS_WRITE)
     token = ctx.require_principal().token
     if body.agent_id is None and token is not None and token.agent_id is not None:
         raise Forbidden(

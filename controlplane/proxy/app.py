@@ -14,7 +14,6 @@ import time
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
 from datetime import datetime
-from functools import partial
 from typing import TypeVar
 
 import aiohttp
@@ -89,6 +88,12 @@ class Exchange:
     admission: policies.Admission | None = None
     begun: bool = False
     finished: bool = False
+
+    def take_usage(self, usage: UsageReader) -> int:
+        """Read the usage seen in the stream into the record; returns the tokens used."""
+        usage.finish()
+        self.tokens_in, self.tokens_out = usage.tokens_in, usage.tokens_out
+        return (usage.tokens_in or 0) + (usage.tokens_out or 0)
 
     def record(self, decision: Decision, reason: str | None = None) -> AccessRecord:
         grant = self.grant
@@ -204,7 +209,8 @@ class ProxyApp:
         policy = await _cached(
             container.policy_cache,
             (grant.workspace_id, grant.agent_id),
-            partial(_load_policy, container),
+            _load_policy,
+            container,
         )
         _authorize(policy, grant, name, exchange.client_ip)
         if upstream is None:
@@ -224,20 +230,17 @@ class ProxyApp:
                 "too_many_streams",
             )
         try:
-            admission = (
-                await run_in_threadpool(_admit, container, policy, grant)
-                if policy.rate_limited
-                else None
-            )
+            if policy.rate_limited:
+                exchange.admission = await run_in_threadpool(_admit, container, policy, grant)
             credential = await _cached(
                 container.credential_cache,
                 (grant.workspace_id, grant.agent_id, upstream.name),
-                partial(_load_credential, container),
+                _load_credential,
+                container,
             )
             # Fails closed: if the record cannot be spooled, nothing is forwarded (503).
             container.spool.begin(exchange.record("allow"))
             exchange.begun = True
-            exchange.admission = admission
             await self._forward(
                 container,
                 scope,
@@ -310,9 +313,7 @@ class ProxyApp:
         async def complete() -> None:
             # Before the last byte goes out, so a caller that saw the end of its response can
             # rely on its record existing, and on its tokens counting toward the next request.
-            usage.finish()
-            exchange.tokens_in, exchange.tokens_out = usage.tokens_in, usage.tokens_out
-            used = (usage.tokens_in or 0) + (usage.tokens_out or 0)
+            used = exchange.take_usage(usage)
             if exchange.admission is not None and exchange.admission.subjects and used:
                 await run_in_threadpool(_spend, container, exchange.admission, used)
             _log_finish(container, exchange)
@@ -341,8 +342,7 @@ class ProxyApp:
                 await complete()
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         elif not exchange.finished:
-            usage.finish()  # the tokens read so far; the record is finished on the way out
-            exchange.tokens_in, exchange.tokens_out = usage.tokens_in, usage.tokens_out
+            exchange.take_usage(usage)  # what was read; the record is finished on the way out
 
 
 def _log_denial(container: Container, exchange: Exchange, error: GatehouseError) -> GatehouseError:
@@ -387,13 +387,15 @@ K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
 
-async def _cached(cache: EpochCache[K, V], key: K, load: Callable[[K], V]) -> V:
+async def _cached(
+    cache: EpochCache[K, V], key: K, load: Callable[[Container, K], V], container: Container
+) -> V:
     """The warm path answers from the cache with no I/O; a miss loads in the threadpool."""
     found = cache.get(key)
     if found is not None:
         return found
     generation = cache.generation  # read before loading: a change meanwhile discards the load
-    loaded = await run_in_threadpool(load, key)
+    loaded = await run_in_threadpool(load, container, key)
     cache.put(key, loaded, generation)
     return loaded
 

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Self
 
 import httpx
 
@@ -52,35 +52,46 @@ def init_json(env: dict[str, str]) -> dict[str, Any]:
     return data
 
 
-class Server:
-    """`gatehouse serve` as a subprocess; stdout/stderr go to files for later inspection."""
+class Process:
+    """A server subprocess, ready once `ready_url` answers 200; stdout and stderr go to files
+    for later inspection. The e2e tests and the benchmarks start theirs through this."""
 
-    def __init__(self, env: dict[str, str], logs: Path, port: int | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        argv: list[str],
+        env: dict[str, str],
+        logs: Path,
+        ready_url: str,
+        cwd: Path | None = None,
+    ) -> None:
+        self.name = name
+        self.argv = argv
         self.env = env
-        self.port = port or free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.stdout_path = logs / f"serve-{self.port}.out"
-        self.stderr_path = logs / f"serve-{self.port}.err"
+        self.ready_url = ready_url
+        self.cwd = cwd
+        self.stdout_path = logs / f"{name}.out"
+        self.stderr_path = logs / f"{name}.err"
         self._process: subprocess.Popen[bytes] | None = None
         self._files: list[IO[bytes]] = []
 
-    def start(self, timeout: float = 60) -> "Server":
+    def start(self, timeout: float = 60) -> Self:
         out, err = self.stdout_path.open("wb"), self.stderr_path.open("wb")
         self._files = [out, err]
-        self._process = subprocess.Popen(  # noqa: S603 - our own console script
-            [GATEHOUSE, "serve", "--port", str(self.port)], env=self.env, stdout=out, stderr=err
+        self._process = subprocess.Popen(  # noqa: S603 - our own entry points, fixed arguments
+            self.argv, env=self.env, cwd=self.cwd, stdout=out, stderr=err
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
-                raise RuntimeError(f"server exited early:\n{self.stderr_path.read_text()}")
+                raise RuntimeError(f"{self.name} exited early:\n{self.stderr_path.read_text()}")
             try:
-                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
+                if httpx.get(self.ready_url, timeout=1).status_code == 200:
                     return self
             except httpx.TransportError:
                 pass
             time.sleep(0.1)
-        raise RuntimeError(f"server did not become ready:\n{self.stderr_path.read_text()}")
+        raise RuntimeError(f"{self.name} did not become ready:\n{self.stderr_path.read_text()}")
 
     def stop(self) -> None:
         if self._process is not None and self._process.poll() is None:
@@ -93,9 +104,12 @@ class Server:
         for handle in self._files:
             handle.close()
 
+    def alive(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
     @property
     def pid(self) -> int:
-        """The serving process itself: the console script runs uvicorn in-process."""
+        """The serving process itself (`gatehouse serve` runs uvicorn in-process)."""
         assert self._process is not None, "not started"
         return self._process.pid
 
@@ -104,6 +118,21 @@ class Server:
         assert self._process is not None, "not started"
         os.kill(self._process.pid, signal.SIGKILL)
         assert self._process.wait(timeout=15) == -signal.SIGKILL
+
+
+class Server(Process):
+    """`gatehouse serve` as a subprocess."""
+
+    def __init__(self, env: dict[str, str], logs: Path, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        super().__init__(
+            f"serve-{self.port}",
+            [GATEHOUSE, "serve", "--port", str(self.port)],
+            env,
+            logs,
+            f"{self.url}/readyz",
+        )
 
     @property
     def stdout(self) -> str:

@@ -9,7 +9,10 @@ change made through one process reaches the other's cache through the polled epo
 """
 
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -52,49 +55,65 @@ def _environment(home: Path, database_url: str, upstream_url: str) -> dict[str, 
     )
 
 
-def test_requests_through_both_processes_land_once_in_one_verified_chain(
-    e2e_database: str, tmp_path: Path
-) -> None:
-    with ServerThread(FakeProvider()) as upstream:
-        env = _environment(tmp_path / "home", e2e_database, upstream.url)
+@dataclass(frozen=True)
+class Pair:
+    env: dict[str, str]
+    admin: str
+    workspace_id: str
+    one: Server
+    two: Server
+
+
+@contextmanager
+def _two_processes(database_url: str, tmp_path: Path, fake: FakeProvider) -> Iterator[Pair]:
+    """Two servers on one home and one database, with the workspace's OpenAI key set."""
+    with ServerThread(fake) as upstream:
+        env = _environment(tmp_path / "home", database_url, upstream.url)
         assert run_cli(env, "db", "upgrade").returncode == 0
         setup = init_json(env)
         admin, workspace_id = setup["admin_token"], setup["workspace_id"]
-
         one, two = Server(env, tmp_path), Server(env, tmp_path)
         with serving(one, two):
             configure_openai(one, admin, workspace_id)
-            agent, _ = issue_token(one, admin, workspace_id, "proxy:invoke")
-            reader, _ = issue_token(two, admin, workspace_id, "access-log:read")
+            yield Pair(env, admin, workspace_id, one, two)
 
-            def client(number: int) -> list[Completed]:
-                # Every client alternates between the processes and between plain and streamed.
-                with (
-                    httpx.Client(base_url=one.url, timeout=30) as via_one,
-                    httpx.Client(base_url=two.url, timeout=30) as via_two,
-                ):
-                    return [
-                        chat(
-                            (via_one, via_two)[i % 2],
-                            agent,
-                            f"scale-{number:02d}-{i:03d}-via-{i % 2 + 1}",
-                            stream=(i // 2 + number) % 2 == 0,
-                        )
-                        for i in range(REQUESTS_PER_CLIENT)
-                    ]
 
-            with ThreadPoolExecutor(max_workers=CLIENTS) as pool:
-                completed = [done for batch in pool.map(client, range(CLIENTS)) for done in batch]
-            assert [done.status for done in completed] == [200] * CLIENTS * REQUESTS_PER_CLIENT
+def test_requests_through_both_processes_land_once_in_one_verified_chain(
+    e2e_database: str, tmp_path: Path
+) -> None:
+    with _two_processes(e2e_database, tmp_path, FakeProvider()) as pair:
+        admin, workspace_id, one, two = pair.admin, pair.workspace_id, pair.one, pair.two
+        agent, _ = issue_token(one, admin, workspace_id, "proxy:invoke")
+        reader, _ = issue_token(two, admin, workspace_id, "access-log:read")
 
-            sent = {done.request_id for done in completed}
-            records = wait_for_records(one, reader, workspace_id, sent)
-            # Each process spooled into a run directory of its own, under the one home.
-            assert len(list(run_directories(tmp_path / "home" / "spool"))) == 2
-            # The other process reads the very same log.
-            assert access_log(two, reader, workspace_id) == records
+        def client(number: int) -> list[Completed]:
+            # Every client alternates between the processes and between plain and streamed.
+            with (
+                httpx.Client(base_url=one.url, timeout=30) as via_one,
+                httpx.Client(base_url=two.url, timeout=30) as via_two,
+            ):
+                return [
+                    chat(
+                        (via_one, via_two)[i % 2],
+                        agent,
+                        f"scale-{number:02d}-{i:03d}-via-{i % 2 + 1}",
+                        stream=(i // 2 + number) % 2 == 0,
+                    )
+                    for i in range(REQUESTS_PER_CLIENT)
+                ]
 
-        verified = run_cli(env, "access-log", "verify")
+        with ThreadPoolExecutor(max_workers=CLIENTS) as pool:
+            completed = [done for batch in pool.map(client, range(CLIENTS)) for done in batch]
+        assert [done.status for done in completed] == [200] * CLIENTS * REQUESTS_PER_CLIENT
+
+        sent = {done.request_id for done in completed}
+        records = wait_for_records(one, reader, workspace_id, sent)
+        # Each process spooled into a run directory of its own, under the one home.
+        assert len(list(run_directories(tmp_path / "home" / "spool"))) == 2
+        # The other process reads the very same log.
+        assert access_log(two, reader, workspace_id) == records
+
+        verified = run_cli(pair.env, "access-log", "verify")
 
     request_ids = [record["request_id"] for record in records]
     assert sorted(request_ids) == sorted(sent), "every request exactly once, and nothing else"
@@ -112,19 +131,12 @@ def test_requests_through_both_processes_land_once_in_one_verified_chain(
 def test_a_token_revoked_through_one_process_is_refused_by_the_other_proxy(
     e2e_database: str, tmp_path: Path
 ) -> None:
-    with ServerThread(FakeProvider()) as upstream:
-        env = _environment(tmp_path / "home", e2e_database, upstream.url)
-        assert run_cli(env, "db", "upgrade").returncode == 0
-        setup = init_json(env)
-        admin, workspace_id = setup["admin_token"], setup["workspace_id"]
-
-        one, two = Server(env, tmp_path), Server(env, tmp_path)
+    with _two_processes(e2e_database, tmp_path, FakeProvider()) as pair:
+        admin, workspace_id, one, two = pair.admin, pair.workspace_id, pair.one, pair.two
         with (
-            serving(one, two),
             httpx.Client(base_url=one.url, timeout=30) as via_one,
             httpx.Client(base_url=two.url, timeout=30) as via_two,
         ):
-            configure_openai(one, admin, workspace_id)
             agent, accessor = issue_token(one, admin, workspace_id, "proxy:invoke")
             counter = iter(range(1_000_000))
             refused: set[str] = set()
@@ -187,19 +199,12 @@ def test_a_rate_limit_holds_across_processes_and_policy_changes_reach_both(
     e2e_database: str, tmp_path: Path
 ) -> None:
     fake = FakeProvider()
-    with ServerThread(fake) as upstream:
-        env = _environment(tmp_path / "home", e2e_database, upstream.url)
-        assert run_cli(env, "db", "upgrade").returncode == 0
-        setup = init_json(env)
-        admin, workspace_id = setup["admin_token"], setup["workspace_id"]
-
-        one, two = Server(env, tmp_path), Server(env, tmp_path)
+    with _two_processes(e2e_database, tmp_path, fake) as pair:
+        admin, workspace_id, one, two = pair.admin, pair.workspace_id, pair.one, pair.two
         with (
-            serving(one, two),
             httpx.Client(base_url=one.url, timeout=30) as via_one,
             httpx.Client(base_url=two.url, timeout=30) as via_two,
         ):
-            configure_openai(one, admin, workspace_id)
             agent, _ = issue_token(one, admin, workspace_id, "proxy:invoke")
             policy = f"/v1/workspaces/{workspace_id}/policy"
             with one.client(admin) as api:
