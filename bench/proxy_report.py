@@ -4,6 +4,8 @@ tables. Kept apart from the measuring (`bench.proxy`), which only produces the r
 from collections.abc import Sequence
 from typing import Any, TextIO
 
+from bench.tables import print_table
+
 # The targets the proxy is held to (README, "Benchmarks").
 THROUGHPUT_RATIO_AT = 64
 THROUGHPUT_RATIO_MIN = 0.70
@@ -144,22 +146,6 @@ def _med(summary: dict[str, float] | None, spec: str) -> str:
     return "-" if summary is None else format(summary["median"], spec)
 
 
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]], out: TextIO) -> None:
-    widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
-
-    def line(cells: Sequence[str]) -> str:
-        first, *rest = cells
-        parts = [first.ljust(widths[0])]
-        parts += [cell.rjust(width) for cell, width in zip(rest, widths[1:], strict=True)]
-        return "  ".join(parts).rstrip()
-
-    print(line(header), file=out)
-    print(line(["-" * width for width in widths]), file=out)
-    for row in rows:
-        print(line(row), file=out)
-    print(file=out)
-
-
 def _mib(kib: float) -> str:
     return f"{kib / 1024:,.1f}"
 
@@ -202,7 +188,7 @@ def render(report: dict[str, Any], out: TextIO) -> None:
                     _added(vs_direct["added_p99_ms"]) if vs_direct else "",
                 )
             )
-    _table(header, rows, out)
+    print_table(header, rows, out)
 
     ttfb = report["ttfb"]
     print(
@@ -225,7 +211,7 @@ def render(report: dict[str, Any], out: TextIO) -> None:
                 str(len(target["errors"])),
             )
         )
-    _table(header, rows, out)
+    print_table(header, rows, out)
 
     print(
         f"Open SSE streams (one chunk every {settings['stream_chunk_interval_seconds']:g} s), "
@@ -257,7 +243,7 @@ def render(report: dict[str, Any], out: TextIO) -> None:
         )
         for s in report["streams"].values()
     ]
-    _table(header, rows, out)
+    print_table(header, rows, out)
 
     soak = report["soak"]
     if soak:
@@ -267,7 +253,7 @@ def render(report: dict[str, Any], out: TextIO) -> None:
             (str(i), f"{s['rps']:,.0f}", f"{s['p99_ms']:.2f}", str(s["errors"]), _mib(s["rss_kib"]))
             for i, s in enumerate(soak["slices"], start=1)
         ]
-        _table(header, rows, out)
+        print_table(header, rows, out)
 
     print("Targets", file=out)
     for check in report["checks"]:

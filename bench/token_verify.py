@@ -42,6 +42,7 @@ import sqlalchemy
 
 from bench.environment import CLIENT_IP, Environment, environment
 from bench.probes import Argon2Counter, SqlCounter
+from bench.tables import print_table
 from bench.timing import Batch, Sample, Summary, calibrate, measure
 from tests.databases import postgres_schema
 
@@ -364,14 +365,6 @@ def render_table(report: dict[str, Any], out: TextIO) -> None:
                 str(result["argon2_calls"] + result["passwords_calls"]),
             )
         )
-    widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
-
-    def line(cells: Sequence[str]) -> str:
-        first, *rest = cells
-        parts = [first.ljust(widths[0])]
-        parts += [cell.rjust(width) for cell, width in zip(rest, widths[1:], strict=True)]
-        return "  ".join(parts).rstrip()
-
     print("Gatehouse token verification benchmark", file=out)
     print(
         f"Python {env['python']} ({env['implementation']}), SQLAlchemy {env['sqlalchemy']}, "
@@ -386,11 +379,7 @@ def render_table(report: dict[str, Any], out: TextIO) -> None:
     print(f"baseline = {report['baseline']['description']}", file=out)
     print("cost = how many baseline verifications fit in one (median)", file=out)
     print(file=out)
-    print(line(header), file=out)
-    print(line(["-" * width for width in widths]), file=out)
-    for row in rows:
-        print(line(row), file=out)
-    print(file=out)
+    print_table(header, rows, out)
     print("Proof obligations", file=out)
     for proof in report["proofs"]:
         mark = "PASS" if proof["passed"] else "FAIL"
