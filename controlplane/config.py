@@ -73,6 +73,32 @@ class Settings(BaseSettings):
     # (`gatehouse access-log prune` from cron instead). Concurrent prunes serialise in the database.
     access_log_prune_interval_seconds: Annotated[int, Field(ge=0, le=7 * 86_400)] = 3_600
 
+    # The streaming runtime. `gatehouse serve` starts and supervises one as a child process
+    # unless `runtime_url` names one already running (`gatehouse runtime serve`, for scale-out).
+    runtime_url: str | None = None
+    runtime_host: str = "127.0.0.1"
+    runtime_port: Annotated[int, Field(ge=1, le=65_535)] = 8181
+    runtime_workers: Annotated[int, Field(ge=1, le=64)] = 1
+    runtime_health_interval_seconds: Annotated[float, Field(gt=0, le=60)] = 2.0
+    runtime_health_timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 2.0
+    # Consecutive failed health checks before a child that is still alive counts as hung.
+    runtime_unhealthy_after: Annotated[int, Field(ge=1, le=100)] = 3
+    runtime_backoff_initial_seconds: Annotated[float, Field(gt=0)] = 0.5
+    runtime_backoff_max_seconds: Annotated[float, Field(gt=0)] = 30.0
+    # Where the runtime reaches this control plane's proxy for model calls; default: host:port.
+    runtime_proxy_url: str | None = None
+    # The Ed25519 key that signs the runtime's internal credentials (generated under home/keys
+    # when unset), and the public half a runtime verifies them with.
+    runtime_signing_key_file: Path | None = None
+    runtime_trust_key_file: Path | None = None
+    runtime_credential_ttl_seconds: Annotated[int, Field(ge=30, le=86_400)] = 900
+    runtime_tool_result_timeout_seconds: Annotated[float, Field(gt=0)] = 300.0
+    # The local provider's delay between tokens, so a demo visibly streams; 0 in benchmarks.
+    runtime_local_pacing_ms: Annotated[float, Field(ge=0, le=10_000)] = 15.0
+    # Service-level objectives for `gatehouse slo report`.
+    slo_runtime_ttft_p95_ms: Annotated[float, Field(gt=0)] = 25.0
+    slo_error_rate: Annotated[float, Field(gt=0, lt=1)] = 0.01
+
     sentry_dsn: SecretStr | None = None
     sentry_environment: str = "production"
     log_level: str = "INFO"
@@ -105,6 +131,22 @@ class Settings(BaseSettings):
     @property
     def keys_dir(self) -> Path:
         return self.home / "keys"
+
+    @property
+    def runtime_signing_key_path(self) -> Path:
+        return self.runtime_signing_key_file or self.keys_dir / "runtime-signing.pem"
+
+    @property
+    def runtime_trust_key_path(self) -> Path:
+        return self.runtime_trust_key_file or self.keys_dir / "runtime-signing.pub"
+
+    @property
+    def resolved_runtime_url(self) -> str:
+        return (self.runtime_url or f"http://{self.runtime_host}:{self.runtime_port}").rstrip("/")
+
+    @property
+    def resolved_runtime_proxy_url(self) -> str:
+        return (self.runtime_proxy_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @property
     def resolved_database_url(self) -> str:
