@@ -37,7 +37,9 @@ class RuntimeRun(Base):
     events: Mapped[int] = mapped_column(Integer, default=0)
     input_tokens: Mapped[int | None] = mapped_column(Integer)
     output_tokens: Mapped[int | None] = mapped_column(Integer)
-    # Tool results submitted to a run that another worker process is serving; it polls here.
+    # While status is "awaiting_tools": the tool call ids the run waits for, and results
+    # submitted through another worker process (the run's own process polls for them).
+    awaiting_tool_calls: Mapped[list[str] | None] = mapped_column(JSON)
     pending_tool_results: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
 
 

@@ -37,6 +37,7 @@ def upgrade() -> None:
         sa.Column("events", sa.Integer(), nullable=False),
         sa.Column("input_tokens", sa.Integer(), nullable=True),
         sa.Column("output_tokens", sa.Integer(), nullable=True),
+        sa.Column("awaiting_tool_calls", sa.JSON(), nullable=True),
         sa.Column("pending_tool_results", sa.JSON(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_runtime_runs")),
     )
