@@ -6,6 +6,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from controlplane.access_log.router import router as access_log_router
+from controlplane.agent_runtime.router import router as agent_runtime_router
 from controlplane.audit_events.router import router as audit_router
 from controlplane.auth.router import router as auth_router
 from controlplane.container import Container
@@ -16,6 +17,7 @@ from controlplane.identity.router import router as identity_router
 from controlplane.policies.router import router as policies_router
 from controlplane.providers.router import router as providers_router
 from controlplane.proxy.app import ProxyApp
+from controlplane.supervisor.router import router as runtime_status_router
 from controlplane.tokens.router import router as tokens_router
 
 PROXY_PREFIX = "/proxy"
@@ -28,6 +30,8 @@ ROUTERS = (
     access_log_router,
     providers_router,
     policies_router,
+    agent_runtime_router,
+    runtime_status_router,
 )
 
 # Routes reachable without a credential. tests/controlplane/test_routes.py fails on any other
@@ -50,6 +54,11 @@ def create_app(container: Container, *, background: bool = True) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        runtime = container.runtime
+        if runtime is not None:
+            # First: a broken runtime key fails start-up before anything else needs stopping.
+            # Settings decide this, not `background` (test settings leave it off).
+            await runtime.start()
         if background:
             container.maintenance.start()
             container.flusher.start()
@@ -58,6 +67,8 @@ def create_app(container: Container, *, background: bool = True) -> FastAPI:
             yield
         finally:
             await proxy.aclose()
+            if runtime is not None:
+                await runtime.stop()
             if background:
                 container.retention.stop()
                 # After the proxy stops taking requests, so the last records are flushed too.

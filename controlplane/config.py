@@ -76,6 +76,9 @@ class Settings(BaseSettings):
     # The streaming runtime. `gatehouse serve` starts and supervises one as a child process
     # unless `runtime_url` names one already running (`gatehouse runtime serve`, for scale-out).
     runtime_url: str | None = None
+    # Off: never start a runtime child here (tests, a site without runs); a `runtime_url` is
+    # still health-checked and reported.
+    runtime_managed: bool = True
     runtime_host: str = "127.0.0.1"
     runtime_port: Annotated[int, Field(ge=1, le=65_535)] = 8181
     runtime_workers: Annotated[int, Field(ge=1, le=64)] = 1
@@ -146,7 +149,12 @@ class Settings(BaseSettings):
 
     @property
     def resolved_runtime_proxy_url(self) -> str:
-        return (self.runtime_proxy_url or f"http://{self.host}:{self.port}").rstrip("/")
+        if self.runtime_proxy_url:
+            return self.runtime_proxy_url.rstrip("/")
+        # A wildcard bind is not an address to connect to; loopback reaches it.
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host  # noqa: S104 - compared, not bound
+        host = f"[{host}]" if ":" in host else host
+        return f"http://{host}:{self.port}"
 
     @property
     def resolved_database_url(self) -> str:

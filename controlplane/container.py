@@ -30,6 +30,8 @@ from controlplane.policies import repository as policy_repository
 from controlplane.policies.engine import EffectivePolicy, window_of
 from controlplane.policies.streams import StreamGate
 from controlplane.providers.schemas import ResolvedCredential
+from controlplane.proxy.delegation import RuntimeSigner
+from controlplane.supervisor.supervisor import RuntimeSupervisor
 from controlplane.tokens.maintenance import Chore, TokenMaintenance
 from controlplane.tokens.models import POLICIES_EPOCH, PROVIDERS_EPOCH, TOKENS_EPOCH
 from controlplane.tokens.usage import UsageTracker
@@ -55,6 +57,10 @@ class Container:
     policy_cache: EpochCache[tuple[str, str | None], EffectivePolicy]
     credential_cache: EpochCache[tuple[str, str | None, str], ResolvedCredential]
     streams: StreamGate
+    # Signs the credentials the proxy hands the runtime, and checks them when they come back.
+    runtime_signer: RuntimeSigner
+    # Started and stopped by the app's lifespan; None when no runtime is configured at all.
+    runtime: RuntimeSupervisor | None
 
     @classmethod
     def build(
@@ -109,6 +115,8 @@ class Container:
             policy_cache=caches.policies,
             credential_cache=caches.credentials,
             streams=StreamGate(),
+            runtime_signer=RuntimeSigner.from_settings(settings),
+            runtime=RuntimeSupervisor.from_settings(settings),
         )
 
     def rebind(self, session_factory: Callable[[], Session], **settings: object) -> "Container":

@@ -109,7 +109,9 @@ class ToolCallStart(EventBase):
 class ToolCallDelta(EventBase):
     type: Literal["tool_call.delta"] = "tool_call.delta"
     block_id: str
-    arguments_delta: str  # the raw fragment, exactly as the provider sent it
+    # The new argument text as it arrived: the deltas concatenate to `arguments_raw` (a server
+    # that resends the whole string each time contributes only what is new).
+    arguments_delta: str
 
 
 class ToolCallEnd(EventBase):

@@ -31,6 +31,8 @@ def test_settings(home: Path, **overrides: object) -> Settings:
         "multi_user": True,
         "database_url": None,
         "sentry_dsn": None,
+        # Ordinary tests never start a runtime; tests/controlplane/supervisor opt in.
+        "runtime_managed": False,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg] - pydantic-settings init kwarg

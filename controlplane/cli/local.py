@@ -8,7 +8,7 @@ import typer
 
 from controlplane import migrate
 from controlplane.cli.output import emit_json, fail, note, secret_once
-from controlplane.config import get_settings
+from controlplane.config import Settings, get_settings
 from controlplane.container import Container
 from controlplane.context import Ctx
 from controlplane.db import transaction
@@ -22,9 +22,9 @@ keys_app = typer.Typer(help="Key material.", no_args_is_help=True)
 JsonFlag = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
 
-def _container() -> Container:
+def _container(settings: Settings | None = None) -> Container:
     try:
-        return Container.build(get_settings())
+        return Container.build(settings or get_settings())
     except GatehouseError as error:
         fail(error.message)
 
@@ -76,9 +76,12 @@ def serve(
     from controlplane.app import create_app  # noqa: PLC0415 - as above
     from controlplane.observability import configure_logging, init_sentry  # noqa: PLC0415
 
-    settings = get_settings()
+    # Where this process really listens: the runtime child calls back to it (its proxy URL).
+    settings = get_settings().model_copy(
+        update={key: value for key, value in (("host", host), ("port", port)) if value is not None}
+    )
     configure_logging(settings)
-    container = _container()
+    container = _container(settings)
     if settings.is_embedded_store:
         migrate.upgrade(container.engine)
     elif migrate.current_revision(container.engine) != migrate.head_revision():
@@ -89,8 +92,8 @@ def serve(
     init_sentry(settings)
     uvicorn.run(
         create_app(container),
-        host=host or settings.host,
-        port=port or settings.port,
+        host=settings.host,
+        port=settings.port,
         proxy_headers=False,
         server_header=False,
         log_level=settings.log_level.lower(),

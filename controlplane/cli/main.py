@@ -5,11 +5,15 @@ import typer
 from controlplane.cli import (
     access_log,
     account,
+    agent_runtime,  # noqa: F401 - registers `agents configure` and `agents runtime`
     audit,
     identity,
     local,
     policy,
     providers,
+    run,
+    runtime,
+    slo,
     tokens,
 )
 
@@ -24,9 +28,13 @@ app.command()(local.serve)
 app.add_typer(local.db_app, name="db")
 app.add_typer(local.keys_app, name="keys")
 app.add_typer(access_log.access_log_app, name="access-log")
+# `runtime serve` and `runtime schema` run here; `runtime status` asks the server.
+app.add_typer(runtime.runtime_app, name="runtime")
+app.add_typer(slo.slo_app, name="slo")
 # Remote commands: HTTP calls to the server at GATEHOUSE_URL.
 app.command()(account.login)
 app.command()(account.me)
+app.command(name="run")(run.run)
 app.add_typer(account.users_app, name="users")
 app.add_typer(identity.workspaces_app, name="workspaces")
 app.add_typer(identity.members_app, name="members")

@@ -24,6 +24,7 @@ from controlplane.kit.ids import new_id
 from controlplane.tokens import service as tokens
 
 DEFAULT_WORKSPACE = "default"
+DEMO_AGENT = "demo"
 LOGIN_FAILURE = "login.failure"
 
 
@@ -66,7 +67,8 @@ def is_initialised(ctx: Ctx) -> bool:
 
 
 def bootstrap(ctx: Ctx, username: str = "admin") -> tuple[User, Workspace, str]:
-    """First admin, default workspace and the admin's personal token (printed once)."""
+    """First admin, default workspace, the demo agent and the admin's personal token (printed
+    once)."""
     if repository.any_user_exists(ctx.session):
         raise Conflict("Gatehouse is already initialised")
     user = User(id=new_id("usr"), username=username, is_admin=True)
@@ -104,6 +106,24 @@ def bootstrap(ctx: Ctx, username: str = "admin") -> tuple[User, Workspace, str]:
         target_id=token.accessor,
         workspace_id=None,
         details={"scopes": token.scopes},
+        **system,
+    )
+    # Runs on the local provider (no key, no network): `gatehouse run --agent demo "hello"`.
+    demo = Agent(
+        id=new_id("agt"),
+        workspace_id=workspace.id,
+        name=DEMO_AGENT,
+        description="Streams from the built-in local provider; needs no API key.",
+        created_by=user.id,
+    )
+    repository.add(ctx.session, demo)
+    audit.record(
+        ctx,
+        "agent.create",
+        target_type="agent",
+        target_id=demo.id,
+        workspace_id=workspace.id,
+        details={"name": demo.name},
         **system,
     )
     return user, workspace, raw

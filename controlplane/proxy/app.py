@@ -12,15 +12,13 @@ import asyncio
 import json
 import time
 from collections.abc import Awaitable, Callable, Hashable
-from dataclasses import dataclass
-from datetime import datetime
 from typing import TypeVar
 
 import aiohttp
 from starlette.concurrency import run_in_threadpool
 from starlette.types import Message, Receive, Scope, Send
 
-from controlplane.access_log.records import AccessRecord, Decision, sanitize_path
+from controlplane.access_log.records import sanitize_path
 from controlplane.access_log.spool import SpoolUnavailableError
 from controlplane.auth.credentials import credential_from
 from controlplane.auth.principal import TokenGrant
@@ -34,7 +32,6 @@ from controlplane.errors import (
     GatehouseError,
     NotFound,
     PayloadTooLarge,
-    ServiceUnavailable,
     Unauthenticated,
 )
 from controlplane.http.errors import send_error
@@ -45,6 +42,8 @@ from controlplane.policies import service as policies
 from controlplane.policies.engine import EffectivePolicy
 from controlplane.providers.schemas import ResolvedCredential
 from controlplane.providers.service import resolve_credential
+from controlplane.proxy.delegation import looks_delegated
+from controlplane.proxy.exchange import Exchange
 from controlplane.proxy.forwarding import request_headers, response_headers
 from controlplane.proxy.upstreams import RUNTIME, Upstream, upstreams
 from controlplane.proxy.usage import UsageReader
@@ -61,67 +60,6 @@ class BadGateway(GatehouseError):
 class GatewayTimeout(GatehouseError):
     status_code = 504
     code = "upstream_timeout"
-
-
-@dataclass
-class Exchange:
-    """What one proxied request learned, for the caller's response and the access log."""
-
-    started: float
-    ts: datetime
-    request_id: str
-    method: str
-    path: str
-    client_ip: str | None
-    user_agent: str | None
-    grant: TokenGrant | None = None
-    upstream: str | None = None
-    model: str | None = None
-    status: int = 0
-    bytes_in: int = 0
-    bytes_out: int = 0
-    streamed: bool = False
-    ttfb_ms: float | None = None
-    tokens_in: int | None = None
-    tokens_out: int | None = None
-    error: str | None = None
-    admission: policies.Admission | None = None
-    begun: bool = False
-    finished: bool = False
-
-    def take_usage(self, usage: UsageReader) -> int:
-        """Read the usage seen in the stream into the record; returns the tokens used."""
-        usage.finish()
-        self.tokens_in, self.tokens_out = usage.tokens_in, usage.tokens_out
-        return (usage.tokens_in or 0) + (usage.tokens_out or 0)
-
-    def record(self, decision: Decision, reason: str | None = None) -> AccessRecord:
-        grant = self.grant
-        return AccessRecord(
-            ts=self.ts,
-            request_id=self.request_id,
-            token_accessor=grant.accessor if grant else None,
-            workspace_id=grant.workspace_id if grant else None,
-            agent_id=grant.agent_id if grant else None,
-            user_id=grant.user_id if grant else None,
-            client_ip=self.client_ip,
-            user_agent=self.user_agent,
-            method=self.method,
-            upstream=self.upstream,
-            path=self.path,
-            model=self.model,
-            status=self.status,
-            decision=decision,
-            reason=reason,
-            latency_ms=(time.perf_counter() - self.started) * 1000,
-            ttfb_ms=self.ttfb_ms,
-            bytes_in=self.bytes_in,
-            bytes_out=self.bytes_out,
-            tokens_in=self.tokens_in,
-            tokens_out=self.tokens_out,
-            streamed=self.streamed,
-            error=self.error,
-        )
 
 
 class ProxyApp:
@@ -198,10 +136,10 @@ class ProxyApp:
     ) -> None:
         name, _, rest = scope["path"].removeprefix(PREFIX).partition("/")
         upstream = self._upstreams(container.settings).get(name)
-        if upstream is None and name != RUNTIME:
+        if upstream is None:
             raise NotFound("no such upstream")
-        grant = await _authenticate(
-            container, credential_from(scope["headers"]), exchange.client_ip
+        grant, delegated = await _authenticate(
+            container, credential_from(scope["headers"]), exchange.client_ip, name
         )
         exchange.grant, exchange.upstream = grant, name
         if grant.workspace_id is None:
@@ -212,13 +150,12 @@ class ProxyApp:
             _load_policy,
             container,
         )
-        _authorize(policy, grant, name, exchange.client_ip)
-        if upstream is None:
-            raise ServiceUnavailable("the streaming runtime is not available yet")
+        _authorize(policy, grant, name, exchange.client_ip, delegated)
         body = await _read_body(receive, policy.body_limit(container.settings.proxy_max_body_bytes))
         exchange.bytes_in = len(body)
         exchange.model = _model_of(body)
-        if not policy.model_allowed(exchange.model):
+        # A run names no model: the runtime's own model calls come back here and are checked.
+        if name != RUNTIME and not policy.model_allowed(exchange.model):
             raise Forbidden(
                 f"the model {exchange.model!r} is not allowed by this workspace's policy",
                 code="model_not_allowed",
@@ -232,12 +169,15 @@ class ProxyApp:
         try:
             if policy.rate_limited:
                 exchange.admission = await run_in_threadpool(_admit, container, policy, grant)
-            credential = await _cached(
-                container.credential_cache,
-                (grant.workspace_id, grant.agent_id, upstream.name),
-                _load_credential,
-                container,
-            )
+            if name == RUNTIME:
+                credential = _runtime_credential(container, grant)
+            else:
+                credential = await _cached(
+                    container.credential_cache,
+                    (grant.workspace_id, grant.agent_id, upstream.name),
+                    _load_credential,
+                    container,
+                )
             # Fails closed: if the record cannot be spooled, nothing is forwarded (503).
             container.spool.begin(exchange.record("allow"))
             exchange.begun = True
@@ -373,14 +313,26 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-async def _authenticate(container: Container, raw: str | None, client_ip: str | None) -> TokenGrant:
+async def _authenticate(
+    container: Container, raw: str | None, client_ip: str | None, upstream: str
+) -> tuple[TokenGrant, bool]:
+    """The caller's grant, and whether it reached us delegated: a run's model call, made by
+    the runtime with the credential the proxy gave it for that run."""
     if not raw:
         raise Unauthenticated("missing")
     verifier = container.verifier
+    if looks_delegated(raw):
+        if upstream == RUNTIME:
+            raise Unauthenticated("invalid")  # runs start only from a caller's own token
+        claims = container.runtime_signer.verify(raw)
+        grant = verifier.delegated_without_io(claims.token_id)
+        if grant is None:
+            grant = await run_in_threadpool(verifier.verify_delegated, claims.token_id)
+        return grant, True
     grant = verifier.verify_without_io(raw, client_ip)
     if grant is None:
         grant = await run_in_threadpool(verifier.verify, raw, client_ip)
-    return grant
+    return grant, False
 
 
 K = TypeVar("K", bound=Hashable)
@@ -417,17 +369,30 @@ def _load_credential(container: Container, key: tuple[str, str | None, str]) -> 
     return found
 
 
+def _runtime_credential(container: Container, grant: TokenGrant) -> ResolvedCredential:
+    """The runtime gets a signed stand-in for the caller's token, never the token itself."""
+    minted = container.runtime_signer.mint_for(grant)
+    return ResolvedCredential(RUNTIME, minted, None, grant.agent_id, "runtime-credential")
+
+
 def _authorize(
-    policy: EffectivePolicy, grant: TokenGrant, upstream: str, client_ip: str | None
+    policy: EffectivePolicy,
+    grant: TokenGrant,
+    upstream: str,
+    client_ip: str | None,
+    delegated: bool,
 ) -> None:
-    """The policy's checks that need no request body. Each denial names its reason."""
-    if not policy.address_allowed(client_ip):
+    """The policy's checks that need no request body. Each denial names its reason. A
+    delegated call comes from the runtime: its caller's address was checked when the run began."""
+    if not delegated and not policy.address_allowed(client_ip):
         raise Forbidden("this workspace's policy refuses this address", code="ip_not_allowed")
     if not policy.upstream_allowed(upstream):
         raise Forbidden(
             f"this workspace's policy does not allow {upstream}", code="upstream_not_allowed"
         )
-    required = Grantable.RUNTIME_INVOKE if upstream == RUNTIME else policy.required_scope
+    # A run's model calls are authorized by the scope that started the run.
+    runtime_call = upstream == RUNTIME or delegated
+    required = Grantable.RUNTIME_INVOKE if runtime_call else policy.required_scope
     required = required or Grantable.PROXY_INVOKE
     if required not in grant.scopes:
         raise Forbidden(f"this token lacks the {required} scope", code="scope_missing")

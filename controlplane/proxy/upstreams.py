@@ -34,4 +34,6 @@ def upstreams(settings: Settings) -> dict[str, Upstream]:
             settings.upstream_openrouter_url.rstrip("/"),
             "authorization",
         ),
+        # The streaming runtime, managed by `gatehouse serve` or standalone (`runtime_url`).
+        RUNTIME: Upstream(RUNTIME, settings.resolved_runtime_url, "authorization"),
     }

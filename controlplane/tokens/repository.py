@@ -39,6 +39,14 @@ def find_live_by_secret(
     return None if row is None else (row[0], row[1])
 
 
+def find_live_by_id(session: Session, token_id: str, now: datetime) -> Token | None:
+    return session.scalars(
+        select(Token).where(
+            Token.id == token_id, Token.revoked_at.is_(None), Token.expires_at > now
+        )
+    ).one_or_none()
+
+
 def add(session: Session, token: Token, secret: TokenSecret) -> None:
     session.add(token)
     session.flush()

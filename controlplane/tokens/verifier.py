@@ -6,6 +6,7 @@ reaches the database; then the cache; only a miss costs one indexed query.
 
 import ipaddress
 from collections.abc import Callable
+from datetime import datetime
 
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
@@ -21,8 +22,16 @@ from controlplane.tokens.format import is_well_formed, secret_hmac
 from controlplane.tokens.models import Token, TokenSecret
 from controlplane.tokens.usage import UsageTracker
 
+# Delegated grants share the token cache (and its revocation epoch) under keys no HMAC digest
+# can take: digests are hex.
+_DELEGATED = "delegated:"
+
 
 def grant_from_rows(token: Token, secret: TokenSecret) -> TokenGrant:
+    return grant_from_token(token, secret.valid_until)
+
+
+def grant_from_token(token: Token, secret_valid_until: datetime | None = None) -> TokenGrant:
     return TokenGrant(
         token_id=token.id,
         accessor=token.accessor,
@@ -31,7 +40,7 @@ def grant_from_rows(token: Token, secret: TokenSecret) -> TokenGrant:
         user_id=token.user_id,
         scopes=frozenset(token.scopes),
         expires_at=token.expires_at,
-        secret_valid_until=secret.valid_until,
+        secret_valid_until=secret_valid_until,
         use_limit=token.use_limit,
         cidrs=tuple(token.cidrs or ()),
     )
@@ -90,6 +99,30 @@ class TokenVerifier:
         CACHE_HITS.inc()
         self._admit(grant, client_ip)
         return grant
+
+    def verify_delegated(self, token_id: str) -> TokenGrant:
+        """A token a run acts for: still live? The runtime credential proved the rest when the
+        run began; this keeps revocation immediate for the run's model calls too."""
+        key = _DELEGATED + token_id
+        grant = self.cache.get(key)
+        if grant is None:
+            generation = self.cache.generation
+            try:
+                with transaction(self._session_factory, read_only=True) as session:
+                    token = repository.find_live_by_id(session, token_id, utcnow())
+                    grant = None if token is None else grant_from_token(token)
+            except OperationalError as error:
+                raise ServiceUnavailable("credential store unavailable") from error
+            if grant is None:
+                raise Unauthenticated("unknown_or_revoked")
+            self.cache.put(key, grant, generation)
+        if grant.expires_at <= utcnow():
+            raise Unauthenticated("expired")
+        return grant
+
+    def delegated_without_io(self, token_id: str) -> TokenGrant | None:
+        grant = self.cache.get(_DELEGATED + token_id)
+        return grant if grant is not None and grant.expires_at > utcnow() else None
 
     def _digest_of_well_formed(self, raw: str) -> str:
         if not is_well_formed(raw):

@@ -107,6 +107,7 @@ CASES = [
     Case("GET", "/healthz", ALL_OK),
     Case("GET", "/readyz", ALL_OK),
     Case("GET", "/metrics", expect(403, 403, 403, 403, 403)),
+    Case("GET", "/v1/runtime/status", expect(200, 200, 200, 200, 200)),
     Case(
         "POST",
         "/v1/auth/login",
@@ -156,6 +157,13 @@ CASES = [
         body={"name": "fresh.plugin", "version": "1.0.0", "tier": "core"},
     ),
     Case("GET", AGENT + "/plugins", expect(200, 200, 404, 200, 404)),
+    Case("GET", AGENT + "/runtime", expect(200, 200, 404, 200, 404)),
+    Case(
+        "PUT",
+        AGENT + "/runtime",
+        expect(200, 403, 404, 403, 404),
+        body={"provider": "local", "model": "local-scripted"},
+    ),
     Case("POST", PLUGIN + "/approve", expect(200, 403, 404, 403, 404)),
     Case("PATCH", PLUGIN, expect(200, 403, 404, 403, 404), body={"enabled": False}),
     Case(

@@ -25,10 +25,22 @@ def free_port() -> int:
 def environment(home: Path, database_url: str | None, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GATEHOUSE_")}
     env["GATEHOUSE_HOME"] = str(home)
+    # Servers start no streaming runtime unless a test asks (`runtime_environment`).
+    env["GATEHOUSE_RUNTIME_MANAGED"] = "false"
     if database_url is not None:
         env["GATEHOUSE_DATABASE_URL"] = database_url
     env.update(extra)
     return env
+
+
+def runtime_environment(env: dict[str, str], **extra: str) -> dict[str, str]:
+    """`env` for a server that starts and supervises its runtime on a port of its own."""
+    return {
+        **env,
+        "GATEHOUSE_RUNTIME_MANAGED": "true",
+        "GATEHOUSE_RUNTIME_PORT": str(free_port()),
+        **extra,
+    }
 
 
 def run_cli(

@@ -58,17 +58,18 @@ def test_an_allowed_stream_is_recorded_with_its_usage(
 def test_a_denial_is_recorded_with_its_reason(
     proxied: Proxied, app: FastAPI, client: httpx.Client, fake: FakeProvider
 ) -> None:
+    # The fixture stores no OpenRouter key.
     response = httpx.post(
-        f"{proxied.url}/runtime/v1/runs",
-        json={},
+        f"{proxied.url}/openrouter/api/v1/chat/completions",
+        json={"model": "gpt-4o-mini", "messages": []},
         headers={"Authorization": f"Bearer {proxied.agent_token}"},
         timeout=30,
     )
-    assert response.status_code == 503
+    assert response.status_code == 409
     [record] = _records(app, client, proxied)
     assert record["decision"] == "deny"
-    assert record["reason"] == "unavailable"
-    assert record["status"] == 503
+    assert record["reason"] == "provider_not_configured"
+    assert record["status"] == 409
 
 
 def test_no_secret_reaches_the_log(

@@ -92,7 +92,8 @@ def test_silent_upstream_is_504(
 @pytest.mark.parametrize(
     ("path", "status", "code"),
     [
-        ("/runtime/v1/runs", 503, "unavailable"),
+        # Nothing listens where the runtime would be: the proxy says so, and forwards nothing.
+        ("/runtime/v1/runs", 502, "upstream_unreachable"),
         ("/elsewhere/v1/x", 404, "not_found"),
     ],
 )

@@ -1,0 +1,142 @@
+"""The golden path's moving parts: a `gatehouse serve` that supervises its runtime, a fake
+provider replaying recorded streams, and `gatehouse run` driven as a user drives it."""
+
+import json
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import httpx
+
+from runtime.contract import Event, parse_event
+from tests.e2e.harness import GATEHOUSE, Server
+
+# Runs compared event by event: deltas of one kind collapse into one entry, since how many
+# there are is the provider's business; everything else must appear exactly as listed.
+COLLAPSED = {"text.delta", "reasoning.delta", "tool_call.delta"}
+
+
+def shape(events: list[Event]) -> list[str]:
+    out: list[str] = []
+    for event in events:
+        if event.type in COLLAPSED and out and out[-1] == event.type:
+            continue
+        out.append(event.type)
+    return out
+
+
+def wait_for(condition: Callable[[], bool], what: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@dataclass
+class Deployment:
+    server: Server
+    env: dict[str, str]  # the CLI's environment: GATEHOUSE_URL and the admin token
+    admin_token: str
+    workspace_id: str
+
+    def api(self) -> httpx.Client:
+        return self.server.client(self.admin_token)
+
+    def status(self) -> dict[str, Any]:
+        with self.api() as api:
+            response = api.get("/v1/runtime/status")
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    def wait_until_up(self, restarts_at_least: int = 0) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+
+        def up() -> bool:
+            found.update(self.status())
+            return found["state"] == "up" and found["restarts"] >= restarts_at_least
+
+        wait_for(up, "the runtime to be up")
+        return found
+
+    def run(self, agent: str, prompt: str, *tools: str) -> tuple[list[Event], str, int]:
+        """`gatehouse run --json`: the events, stderr and the exit code."""
+        args = [GATEHOUSE, "run", "--agent", agent, prompt, "--json"]
+        for tool in tools:
+            args += ["--tool", tool]
+        done = subprocess.run(  # noqa: S603 - our own console script with fixed arguments
+            args, env=self.env, capture_output=True, text=True, timeout=120, check=False
+        )
+        return (
+            [parse_event(line) for line in done.stdout.splitlines()],
+            done.stderr,
+            done.returncode,
+        )
+
+    def start_run(self, agent: str, prompt: str, output: Path) -> "LiveRun":
+        handle = output.open("w")
+        process = subprocess.Popen(  # noqa: S603 - our own console script with fixed arguments
+            [GATEHOUSE, "run", "--agent", agent, prompt, "--json"],
+            env=self.env,
+            stdout=handle,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        return LiveRun(process, output, handle)
+
+    def configure(self, agent: str, provider: str, model: str) -> str:
+        """Create the agent (if needed) and point it at a provider; its id."""
+        with self.api() as api:
+            base = f"/v1/workspaces/{self.workspace_id}/agents"
+            created = api.post(base, json={"name": agent})
+            if created.status_code == 409:
+                agents = api.get(base, params={"limit": 500}).json()["items"]
+                agent_id = next(item["id"] for item in agents if item["name"] == agent)
+            else:
+                assert created.status_code == 201, created.text
+                agent_id = created.json()["id"]
+            response = api.put(
+                f"{base}/{agent_id}/runtime", json={"provider": provider, "model": model}
+            )
+            assert response.status_code == 200, response.text
+        return str(agent_id)
+
+    def store_key(self, provider: str, key: str) -> None:
+        with self.api() as api:
+            response = api.put(
+                f"/v1/workspaces/{self.workspace_id}/providers/{provider}", json={"api_key": key}
+            )
+            assert response.status_code in (200, 201), response.text
+
+
+@dataclass
+class LiveRun:
+    process: subprocess.Popen[str]
+    output: Path
+    handle: IO[str]
+
+    def events(self) -> list[Event]:
+        return [parse_event(line) for line in self.output.read_text().splitlines() if line]
+
+    def wait_for_events(self, count: int) -> list[Event]:
+        wait_for(lambda: len(self.events()) >= count, f"{count} events from the run")
+        return self.events()
+
+    def interrupt(self) -> None:
+        os.kill(self.process.pid, signal.SIGINT)
+
+    def finish(self) -> tuple[list[Event], str, int]:
+        _, stderr = self.process.communicate(timeout=60)
+        self.handle.close()
+        return self.events(), stderr, self.process.returncode
+
+
+def dumps(events: list[Event]) -> str:
+    return json.dumps([event.model_dump(mode="json") for event in events], indent=1)

@@ -1,0 +1,79 @@
+"""Health, metrics, cancellation, and the process entry point."""
+
+import httpx
+import pytest
+
+from runtime.__main__ import main
+from runtime.contract import CONTRACT_VERSION, StreamChunk, Usage
+from tests.runtime.server.conftest import Runtime
+from tests.runtime.server.wire import bearer, finished_run, sse_events, stream_run, user
+
+pytestmark = pytest.mark.usefixtures("engine_kind")
+
+
+def test_health_needs_no_credential(client: httpx.Client) -> None:
+    response = client.get("/healthz")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok"
+    assert body["contract_version"] == CONTRACT_VERSION
+    assert body["version"]
+
+
+def test_metrics_expose_the_runtime_latencies(client: httpx.Client, token: str) -> None:
+    stream_run(client, token, {"agent_id": "helper", "messages": [user("count me")]})
+
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    text = response.text
+    for name in (
+        "gatehouse_runtime_ttft_seconds_bucket",
+        "gatehouse_runtime_inter_chunk_seconds_bucket",
+        "gatehouse_runtime_e2e_seconds_bucket",
+        "gatehouse_runtime_overhead_seconds_bucket",
+    ):
+        assert f'{name}{{le="0.001",model="local-scripted",provider="local"}}' in text, name
+    assert 'gatehouse_runtime_runs_total{finish_reason="stop",model="local-scripted"' in text
+
+
+def test_a_client_going_away_cancels_the_run(
+    runtime: Runtime, client: httpx.Client, token: str
+) -> None:
+    body = {"agent_id": "helper", "messages": [user("/hang")]}
+    with client.stream("POST", "/v1/runs", json=body, headers=bearer(token)) as response:
+        run_id = None
+        for event in sse_events(response.iter_lines()):
+            run_id = event.run_id
+            if isinstance(event, StreamChunk):
+                break
+    assert run_id is not None
+
+    row = finished_run(runtime.session_factory, run_id)
+    assert row.finish_reason == "cancelled"
+    assert row.error_code is None
+    assert row.ttft_ms is not None
+
+
+def test_a_client_going_away_while_tools_are_awaited_cancels_the_run(
+    runtime: Runtime, client: httpx.Client, token: str
+) -> None:
+    tool = {"name": "search", "parameters": {"type": "object", "properties": {}}}
+    body = {"agent_id": "helper", "messages": [user("/tools")], "tools": [tool]}
+    with client.stream("POST", "/v1/runs", json=body, headers=bearer(token)) as response:
+        run_id = None
+        for event in sse_events(response.iter_lines()):
+            run_id = event.run_id
+            if isinstance(event, Usage):
+                break
+    assert run_id is not None
+
+    row = finished_run(runtime.session_factory, run_id)
+    assert row.finish_reason == "cancelled"
+    assert row.awaiting_tool_calls is None
+
+
+def test_the_command_line_rejects_a_worker_count_below_one() -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--workers", "0"])
+    assert exit_info.value.code == 2
