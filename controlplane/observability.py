@@ -146,6 +146,8 @@ def configure_logging(settings: Settings) -> None:
     root = logging.getLogger()
     root.handlers = [handler]
     root.setLevel(settings.log_level)
+    # httpx logs every request at INFO: the runtime's health checks, every two seconds.
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, root.level))
 
 
 def init_sentry(settings: Settings, transport: Any = None) -> bool:
