@@ -17,12 +17,12 @@ import secrets
 import time
 from typing import Literal
 
-from starlette.exceptions import HTTPException
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from controlplane.errors import PayloadTooLarge
 from controlplane.http.errors import send_error
+from controlplane.http.middleware import limited_body
 from runtime.assembler import assemble
 from runtime.contract import EVENT_TYPES, EventBase
 from runtime.engine import Run
@@ -182,19 +182,4 @@ class RequestContext:
             too_large.headers["Connection"] = "close"
             await send_error(send_with_id, too_large, request_id)
             return
-        await self.app(scope, self._limited(receive), send_with_id)
-
-    def _limited(self, receive: Receive) -> Receive:
-        seen = 0
-
-        async def limited_receive() -> Message:
-            nonlocal seen
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.max_body_bytes:
-                    # An HTTPException: the error handler renders it as body_too_large.
-                    raise HTTPException(413, f"request body exceeds {self.max_body_bytes} bytes")
-            return message
-
-        return limited_receive
+        await self.app(scope, limited_body(receive, self.max_body_bytes), send_with_id)

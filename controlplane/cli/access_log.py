@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, TextIO
+from typing import Annotated, Any, TextIO
 
 import typer
 from sqlalchemy.exc import SQLAlchemyError
@@ -22,12 +22,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from controlplane.access_log import service
 from controlplane.access_log.records import FIELD_NAMES, json_ready
 from controlplane.access_log.runtime import prune
+from controlplane.cli.local import database_failed, local_container
 from controlplane.cli.output import emit_json, errors, fail, note
 from controlplane.cli.tokens import parse_duration
 from controlplane.config import get_settings
-from controlplane.container import Container
 from controlplane.db import transaction
-from controlplane.errors import GatehouseError
 
 access_log_app = typer.Typer(
     help="The proxy's access log (local: reads the database directly).", no_args_is_help=True
@@ -39,20 +38,6 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Machine-readable output.
 class ExportFormat(StrEnum):
     JSONL = "jsonl"
     CSV = "csv"
-
-
-def _container() -> Container:
-    try:
-        return Container.build(get_settings())
-    except GatehouseError as error:
-        fail(error.message)
-
-
-def _database_failed(error: SQLAlchemyError) -> NoReturn:
-    fail(
-        f"the database could not be read ({type(error).__name__}); "
-        "is it reachable and is the schema current (`gatehouse db upgrade`)?"
-    )
 
 
 def _instant(value: str | None, flag: str) -> datetime | None:
@@ -121,7 +106,7 @@ def export(
     window = {"since": _instant(since, "--since"), "until": _instant(until, "--until")}
     if output is not None and not output.parent.is_dir():
         fail(f"no such directory: {output.parent}")
-    container = _container()
+    container = local_container()
     try:
         with transaction(container.session_factory, read_only=True) as session:
             rows = service.export(session, **window)
@@ -130,19 +115,19 @@ def export(
                 return
             count = _write_file(rows, output, fmt)
     except SQLAlchemyError as error:
-        _database_failed(error)
+        database_failed(error)
     errors.print(f"wrote {count} records to {output}", highlight=False, markup=False)
 
 
 @access_log_app.command("verify")
 def verify(as_json: JsonFlag = False) -> None:
     """Check the hash chain from the last pruned row to the head; exit 1 on the first breaks."""
-    container = _container()
+    container = local_container()
     try:
         with transaction(container.session_factory, read_only=True) as session:
             report = service.verify(session)
     except SQLAlchemyError as error:
-        _database_failed(error)
+        database_failed(error)
     if as_json:
         emit_json(
             {
@@ -183,11 +168,11 @@ def prune_command(
         if older_than is not None
         else timedelta(days=settings.access_log_retention_days)
     )
-    container = _container()
+    container = local_container()
     try:
         result = prune(container.session_factory, age)
     except SQLAlchemyError as error:
-        _database_failed(error)
+        database_failed(error)
     if as_json:
         emit_json(
             {

@@ -2,9 +2,10 @@
 
 import dataclasses
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
+from sqlalchemy.exc import SQLAlchemyError
 
 from controlplane import migrate
 from controlplane.cli.output import emit_json, fail, note, secret_once
@@ -22,11 +23,19 @@ keys_app = typer.Typer(help="Key material.", no_args_is_help=True)
 JsonFlag = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
 
-def _container(settings: Settings | None = None) -> Container:
+def local_container(settings: Settings | None = None) -> Container:
+    """The store and keys, for the commands that work on them directly."""
     try:
         return Container.build(settings or get_settings())
     except GatehouseError as error:
         fail(error.message)
+
+
+def database_failed(error: SQLAlchemyError) -> NoReturn:
+    fail(
+        f"the database could not be read ({type(error).__name__}); "
+        "is it reachable and is the schema current (`gatehouse db upgrade`)?"
+    )
 
 
 def initialise(container: Container) -> dict[str, str] | None:
@@ -58,7 +67,7 @@ def _print_initialised(result: dict[str, str], as_json: bool) -> None:
 
 def init(as_json: JsonFlag = False) -> None:
     """Create the first admin user and the default workspace; print the admin token once."""
-    container = _container()
+    container = local_container()
     migrate.upgrade(container.engine)
     result = initialise(container)
     if result is None:
@@ -81,7 +90,7 @@ def serve(
         update={key: value for key, value in (("host", host), ("port", port)) if value is not None}
     )
     configure_logging(settings)
-    container = _container(settings)
+    container = local_container(settings)
     if settings.is_embedded_store:
         migrate.upgrade(container.engine)
     elif migrate.current_revision(container.engine) != migrate.head_revision():
@@ -103,7 +112,7 @@ def serve(
 @db_app.command("upgrade")
 def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
     """Apply migrations up to REVISION (default: head)."""
-    container = _container()
+    container = local_container()
     migrate.upgrade(container.engine, revision)
     note(f"database at {migrate.current_revision(container.engine)}")
 
@@ -111,7 +120,7 @@ def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
 @db_app.command("downgrade")
 def db_downgrade(revision: Annotated[str, typer.Argument(help="Target, e.g. -1 or base.")]) -> None:
     """Revert migrations down to REVISION."""
-    container = _container()
+    container = local_container()
     migrate.downgrade(container.engine, revision)
     note(f"database at {migrate.current_revision(container.engine)}")
 
@@ -119,14 +128,14 @@ def db_downgrade(revision: Annotated[str, typer.Argument(help="Target, e.g. -1 o
 @db_app.command("current")
 def db_current() -> None:
     """Show the applied and the latest revision."""
-    container = _container()
+    container = local_container()
     note(f"applied: {migrate.current_revision(container.engine)}  head: {migrate.head_revision()}")
 
 
 @keys_app.command("rotate-signing")
 def rotate_signing() -> None:
     """Start signing sessions with a new Ed25519 key; the old one verifies for the overlap."""
-    container = _container()
+    container = local_container()
     try:
         kid = container.keyring.rotate()
     except GatehouseError as error:
@@ -152,7 +161,7 @@ def rotate_data_key(
     The old key is kept as retired in $GATEHOUSE_HOME/keys, so running processes keep
     decrypting; the credentials' ciphertexts do not change.
     """
-    container = _container()
+    container = local_container()
     if migrate.current_revision(container.engine) != migrate.head_revision():
         fail("the database schema is not current; run `gatehouse db upgrade` first")
     try:

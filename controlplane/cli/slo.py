@@ -8,17 +8,15 @@ covers every runtime process and survives restarts, which in-memory histograms d
 import re
 from dataclasses import asdict
 from datetime import datetime, timedelta
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 from rich.markup import escape
 from sqlalchemy.exc import SQLAlchemyError
 
+from controlplane.cli.local import database_failed, local_container
 from controlplane.cli.output import console, emit_json, fail, table
-from controlplane.config import get_settings
-from controlplane.container import Container
 from controlplane.db import transaction
-from controlplane.errors import GatehouseError
 from controlplane.kit.clock import utcnow
 from runtime.slo import Objectives, ScopeReport, SloReport, compute
 from runtime.store import measurements
@@ -43,20 +41,6 @@ def parse_window(value: str) -> timedelta:
             code=USAGE_ERROR,
         )
     return timedelta(**{_UNIT[match.group(2)]: int(match.group(1))})
-
-
-def _container() -> Container:
-    try:
-        return Container.build(get_settings())
-    except GatehouseError as error:
-        fail(error.message)
-
-
-def _database_failed(error: SQLAlchemyError) -> NoReturn:
-    fail(
-        f"the database could not be read ({type(error).__name__}); "
-        "is it reachable and is the schema current (`gatehouse db upgrade`)?"
-    )
 
 
 def _percent(value: float | None) -> str:
@@ -130,12 +114,12 @@ def report(
 ) -> None:
     """Error rate and runtime-added TTFT against their objectives, overall and per model."""
     since = utcnow() - parse_window(window)
-    container = _container()
+    container = local_container()
     try:
         with transaction(container.session_factory, read_only=True) as session:
             rows = measurements.runs_since(session, since)
     except SQLAlchemyError as error:
-        _database_failed(error)
+        database_failed(error)
     finally:
         container.engine.dispose()
     result = compute(rows, Objectives.from_settings(container.settings))

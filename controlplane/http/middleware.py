@@ -76,7 +76,7 @@ class RequestContextMiddleware:
             too_large.headers["Connection"] = "close"
             await send_error(send_with_id, too_large, request_id)
         else:
-            await self.app(scope, self._limited(receive), send_with_id)
+            await self.app(scope, limited_body(receive, self.max_body_bytes), send_with_id)
         route = scope.get("route")
         template = getattr(route, "path", "unmatched")
         if path.startswith(self.proxy_prefix):
@@ -84,18 +84,20 @@ class RequestContextMiddleware:
         REQUESTS.labels(scope["method"], template, str(status_holder["status"])).inc()
         REQUEST_LATENCY.labels(template).observe(time.perf_counter() - started)
 
-    def _limited(self, receive: Receive) -> Receive:
-        seen = 0
 
-        async def limited_receive() -> Message:
-            nonlocal seen
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.max_body_bytes:
-                    # An HTTPException: FastAPI turns any other error raised while it reads the
-                    # body into a 400; the error handler renders this one as body_too_large.
-                    raise HTTPException(413, f"request body exceeds {self.max_body_bytes} bytes")
-            return message
+def limited_body(receive: Receive, max_bytes: int) -> Receive:
+    """`receive`, refusing a body that grows past `max_bytes` whatever Content-Length said."""
+    seen = 0
 
-        return limited_receive
+    async def limited_receive() -> Message:
+        nonlocal seen
+        message = await receive()
+        if message["type"] == "http.request":
+            seen += len(message.get("body", b""))
+            if seen > max_bytes:
+                # An HTTPException: FastAPI turns any other error raised while it reads the
+                # body into a 400; the error handler renders this one as body_too_large.
+                raise HTTPException(413, f"request body exceeds {max_bytes} bytes")
+        return message
+
+    return limited_receive
