@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test test-only lint lock bench bench-proxy clean
+.PHONY: run test test-only lint lock bench bench-proxy bench-runtime clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,11 @@ bench: $(VENV)/.dev-stamp
 # Needs wrk (Debian: apt-get install -y wrk); takes about eight minutes. BENCH_ARGS e.g. --soak 600.
 bench-proxy: $(VENV)/.dev-stamp
 	$(BIN)/python -m bench.proxy $(BENCH_ARGS)
+
+# 100 concurrent runs of the local provider in-process, then through the proxy and runtime;
+# about fifteen seconds. BENCH_ARGS e.g. --runs 50 --words 500 --rounds 6 --json.
+bench-runtime: $(VENV)/.dev-stamp
+	$(BIN)/python -m bench.runtime $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -93,6 +93,10 @@ class _Turn:
         # Between deltas, never before the first: the first token goes out at once.
         if self.deltas and self.pacing > 0:
             await asyncio.sleep(self.pacing)
+        elif self.deltas:
+            # Unpaced, still yield between tokens, as a provider's network reads would: one
+            # run must not hold the event loop while a hundred others wait for their first.
+            await asyncio.sleep(0)
         self.deltas += 1
 
     async def text(self, text: str) -> AsyncIterator[EventBase]:

@@ -47,7 +47,8 @@ class UsageReader:
         self._buffer.clear()
 
     def _line(self, line: bytes) -> None:
-        if line.startswith(b"data:"):
+        # Usage travels in a few events; most lines are text deltas not worth a JSON parse.
+        if line.startswith(b"data:") and b'"usage"' in line:
             self._document(line[5:].strip())
 
     def _document(self, raw: bytes) -> None:
