@@ -1,7 +1,7 @@
 """A throwaway Gatehouse for benchmarks: fresh home, fresh database, one admin, one token.
 
 Everything goes through the real code paths: `Container.build`, `migrate.upgrade`,
-`identity.bootstrap` and `tokens.issue`, exactly as `gatehouse init` and the API do.
+`bootstrap.bootstrap` and `tokens.issue`, exactly as `gatehouse init` and the API do.
 """
 
 from collections.abc import Iterator
@@ -14,6 +14,7 @@ from controlplane.config import Settings
 from controlplane.container import Container
 from controlplane.context import Ctx
 from controlplane.db import transaction
+from controlplane.identity import bootstrap
 from controlplane.identity import service as identity
 from controlplane.tokens import repository as token_repository
 from controlplane.tokens import service as tokens
@@ -61,7 +62,7 @@ def environment(home: Path, database_url: str | None = None) -> Iterator[Environ
         migrate.upgrade(container.engine)
         with transaction(container.session_factory) as session:
             ctx = Ctx(session=session, app=container, client_ip=CLIENT_IP, request_id="bench")
-            user, workspace, _admin_token = identity.bootstrap(ctx)
+            user, workspace, _admin_token = bootstrap.bootstrap(ctx)
             owner = Ctx(
                 session=session,
                 app=container,

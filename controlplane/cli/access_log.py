@@ -7,12 +7,9 @@ An export streams page by page; written to a file it lands under a temporary nam
 
 import csv
 import json
-import os
 import sys
-import tempfile
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, TextIO
 
@@ -23,7 +20,7 @@ from controlplane.access_log import service
 from controlplane.access_log.records import FIELD_NAMES, json_ready
 from controlplane.access_log.runtime import prune
 from controlplane.cli.local import database_failed, local_container
-from controlplane.cli.output import emit_json, errors, fail, note
+from controlplane.cli.output import ExportFormat, emit_json, errors, fail, note, write_atomically
 from controlplane.cli.tokens import parse_duration
 from controlplane.config import get_settings
 from controlplane.db import transaction
@@ -33,11 +30,6 @@ access_log_app = typer.Typer(
 )
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
-
-
-class ExportFormat(StrEnum):
-    JSONL = "jsonl"
-    CSV = "csv"
 
 
 def _instant(value: str | None, flag: str) -> datetime | None:
@@ -71,18 +63,6 @@ def _write(rows: Iterable[Any], out: TextIO, fmt: ExportFormat) -> int:
     return count
 
 
-def _write_file(rows: Iterable[Any], target: Path, fmt: ExportFormat) -> int:
-    fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
-            count = _write(rows, out, fmt)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return count
-
-
 @access_log_app.command("export")
 def export(
     since: Annotated[
@@ -113,7 +93,7 @@ def export(
             if output is None or str(output) == "-":
                 _write(rows, sys.stdout, fmt)
                 return
-            count = _write_file(rows, output, fmt)
+            count = write_atomically(output, lambda out: _write(rows, out, fmt))
     except SQLAlchemyError as error:
         database_failed(error)
     errors.print(f"wrote {count} records to {output}", highlight=False, markup=False)

@@ -6,12 +6,9 @@ lands under a temporary name first, so an interrupted export never looks like a 
 
 import csv
 import json
-import os
 import sys
-import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, TextIO
 
@@ -27,7 +24,7 @@ from controlplane.cli.client import (
     connect,
     resolve_workspace,
 )
-from controlplane.cli.output import emit_json, errors, fail, show
+from controlplane.cli.output import ExportFormat, emit_json, errors, fail, show, write_atomically
 
 audit_app = typer.Typer(help="The admin audit trail.", no_args_is_help=True)
 
@@ -43,11 +40,6 @@ LIST_COLUMNS = [
     "target_id",
     "workspace_id",
 ]
-
-
-class ExportFormat(StrEnum):
-    JSONL = "jsonl"
-    CSV = "csv"
 
 
 SinceOption = Annotated[
@@ -143,19 +135,6 @@ def _write(events: Iterator[Json], out: TextIO, fmt: ExportFormat) -> int:
     return count
 
 
-def _write_file(events: Iterator[Json], target: Path, fmt: ExportFormat) -> int:
-    # mkstemp creates the file 0600: the trail names people, addresses and tokens' accessors.
-    fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
-            count = _write(events, out, fmt)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return count
-
-
 @audit_app.command("export")
 def audit_export(
     fmt: Annotated[ExportFormat, typer.Option("--format", help="jsonl or csv.")] = (
@@ -182,7 +161,7 @@ def audit_export(
         if output is None or str(output) == "-":
             _write(events, sys.stdout, fmt)
             return
-        count = _write_file(events, output, fmt)
+        count = write_atomically(output, lambda out: _write(events, out, fmt))
     if as_json:
         emit_json({"output": str(output), "format": fmt.value, "events": count})
     else:

@@ -14,7 +14,7 @@ from controlplane.container import Container
 from controlplane.context import Ctx
 from controlplane.db import transaction
 from controlplane.errors import GatehouseError
-from controlplane.identity import service as identity
+from controlplane.identity import bootstrap
 from controlplane.providers import service as providers
 
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -42,9 +42,9 @@ def initialise(container: Container) -> dict[str, str] | None:
     """Create the first admin, default workspace and admin token; None if already done."""
     with transaction(container.session_factory) as session:
         ctx = Ctx(session=session, app=container)
-        if identity.is_initialised(ctx):
+        if bootstrap.is_initialised(ctx):
             return None
-        user, workspace, raw = identity.bootstrap(ctx)
+        user, workspace, raw = bootstrap.bootstrap(ctx)
     return {
         "username": user.username,
         "user_id": user.id,

@@ -1,9 +1,13 @@
 """How the CLI speaks: rich tables for people, `--json` for scripts, one-line errors."""
 
 import json
+import os
 import sys
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, NoReturn
+import tempfile
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, NoReturn, TextIO
 
 import typer
 from rich.console import Console
@@ -64,3 +68,22 @@ def secret_once(label: str, secret: str) -> None:
         f"[bold yellow]Store this {label} now: it is shown once and cannot be recovered.[/]"
     )
     console.print(secret, highlight=False, soft_wrap=True)
+
+
+class ExportFormat(StrEnum):
+    JSONL = "jsonl"
+    CSV = "csv"
+
+
+def write_atomically(target: Path, write: Callable[[TextIO], int]) -> int:
+    """`write` into a 0600 temporary file beside `target`, renamed over it only once whole: an
+    export that fails leaves no partial file, and exports name people and token accessors."""
+    fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
+            count = write(out)
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return count

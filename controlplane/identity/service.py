@@ -23,8 +23,6 @@ from controlplane.kit.clock import utcnow
 from controlplane.kit.ids import new_id
 from controlplane.tokens import service as tokens
 
-DEFAULT_WORKSPACE = "default"
-DEMO_AGENT = "demo"
 LOGIN_FAILURE = "login.failure"
 
 
@@ -59,74 +57,7 @@ def principal_for_workspace_token(grant: TokenGrant) -> Principal:
     return Principal(kind="token", user_id=grant.user_id, token=grant)
 
 
-# --- bootstrap and login ----------------------------------------------------------------
-
-
-def is_initialised(ctx: Ctx) -> bool:
-    return repository.any_user_exists(ctx.session)
-
-
-def bootstrap(ctx: Ctx, username: str = "admin") -> tuple[User, Workspace, str]:
-    """First admin, default workspace, the demo agent and the admin's personal token (printed
-    once)."""
-    if repository.any_user_exists(ctx.session):
-        raise Conflict("Gatehouse is already initialised")
-    user = User(id=new_id("usr"), username=username, is_admin=True)
-    workspace = Workspace(id=new_id("ws"), name=DEFAULT_WORKSPACE, created_by=user.id)
-    repository.add(ctx.session, user)
-    repository.add(ctx.session, workspace)
-    repository.add(
-        ctx.session,
-        Membership(id=new_id("mem"), workspace_id=workspace.id, user_id=user.id, role=Role.OWNER),
-    )
-    system = {"actor_type": "system", "actor_id": "gatehouse init"}
-    audit.record(
-        ctx,
-        "user.create",
-        target_type="user",
-        target_id=user.id,
-        workspace_id=None,
-        details={"username": username, "is_admin": True},
-        **system,
-    )
-    audit.record(
-        ctx,
-        "workspace.create",
-        target_type="workspace",
-        target_id=workspace.id,
-        workspace_id=workspace.id,
-        details={"name": workspace.name},
-        **system,
-    )
-    token, raw = tokens.issue_personal_token(ctx, user, description="admin token from init")
-    audit.record(
-        ctx,
-        "token.create",
-        target_type="token",
-        target_id=token.accessor,
-        workspace_id=None,
-        details={"scopes": token.scopes},
-        **system,
-    )
-    # Runs on the local provider (no key, no network): `gatehouse run --agent demo "hello"`.
-    demo = Agent(
-        id=new_id("agt"),
-        workspace_id=workspace.id,
-        name=DEMO_AGENT,
-        description="Streams from the built-in local provider; needs no API key.",
-        created_by=user.id,
-    )
-    repository.add(ctx.session, demo)
-    audit.record(
-        ctx,
-        "agent.create",
-        target_type="agent",
-        target_id=demo.id,
-        workspace_id=workspace.id,
-        details={"name": demo.name},
-        **system,
-    )
-    return user, workspace, raw
+# --- login ------------------------------------------------------------------------------
 
 
 def login(ctx: Ctx, username: str, password: str) -> str:

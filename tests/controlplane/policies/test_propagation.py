@@ -8,7 +8,7 @@ from pydantic import SecretStr
 from controlplane.container import Container
 from controlplane.context import Ctx
 from controlplane.db import transaction
-from controlplane.identity import service as identity
+from controlplane.identity import bootstrap
 from controlplane.identity.models import User
 from controlplane.kit.epoch_cache import EpochCache
 from controlplane.policies import service as policies
@@ -23,7 +23,7 @@ KEY = "sk-propagation-0123456789"  # pragma: allowlist secret
 
 def _owner_and_workspace(container: Container) -> tuple[User, str]:
     with transaction(container.session_factory) as db:
-        user, workspace, _ = identity.bootstrap(Ctx(session=db, app=container))
+        user, workspace, _ = bootstrap.bootstrap(Ctx(session=db, app=container))
     return user, workspace.id
 
 

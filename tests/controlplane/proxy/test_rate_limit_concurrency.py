@@ -15,7 +15,7 @@ from controlplane.app import create_app
 from controlplane.container import Container
 from controlplane.context import Ctx
 from controlplane.db import transaction
-from controlplane.identity import service as identity
+from controlplane.identity import bootstrap
 from controlplane.policies import service as policies
 from controlplane.policies.schemas import PolicyRules
 from controlplane.providers import service as providers
@@ -33,7 +33,7 @@ REQUESTS = 100
 
 def _workspace_token(container: Container) -> str:
     with transaction(container.session_factory) as db:
-        user, workspace, _ = identity.bootstrap(Ctx(session=db, app=container))
+        user, workspace, _ = bootstrap.bootstrap(Ctx(session=db, app=container))
     with transaction(container.session_factory) as db:
         ctx = factories.user_ctx(db, container, user)
         _, raw = tokens.issue(ctx, workspace.id, TokenCreate(scopes=["proxy:invoke"]))

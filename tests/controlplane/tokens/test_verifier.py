@@ -20,6 +20,7 @@ from controlplane.container import Container
 from controlplane.context import Ctx
 from controlplane.db import Base, transaction
 from controlplane.errors import Forbidden, Unauthenticated
+from controlplane.identity import bootstrap
 from controlplane.identity import service as identity
 from controlplane.kit.clock import utcnow
 from controlplane.tokens import repository
@@ -279,7 +280,7 @@ def test_use_limit_holds_under_50_concurrent_verifications(
 ) -> None:
     container = committed_container
     with transaction(container.session_factory) as db:
-        user, workspace, _ = identity.bootstrap(Ctx(session=db, app=container))
+        user, workspace, _ = bootstrap.bootstrap(Ctx(session=db, app=container))
     with transaction(container.session_factory) as db:
         base = Ctx(session=db, app=container, client_ip="127.0.0.1", request_id="setup")
         ctx = Ctx(
