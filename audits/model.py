@@ -201,6 +201,18 @@ class TrendPoint(BaseModel):
     by_category: dict[str, int] = Field(default_factory=dict)
 
 
+class RunResult(BaseModel):
+    """What the engine hands over: raw findings before any lifecycle. Also the upload body."""
+
+    target: str
+    started_at: datetime
+    finished_at: datetime
+    tool_versions: dict[str, str] = Field(default_factory=dict)
+    findings: list[Finding] = Field(default_factory=list)
+    checks: list[CheckResult] = Field(default_factory=list)
+    stats: ScanStats = Field(default_factory=ScanStats)
+
+
 class Report(BaseModel):
     """A finished run: what every report format renders and what the control plane stores."""
 
@@ -209,7 +221,7 @@ class Report(BaseModel):
     started_at: datetime
     finished_at: datetime
     tool_versions: dict[str, str] = Field(default_factory=dict)
-    findings: list[ReportedFinding] = Field(default_factory=list)
+    findings: list[ReportedFinding] = Field(default_factory=list)  # fixed ones included
     checks: list[CheckResult] = Field(default_factory=list)
     stats: ScanStats = Field(default_factory=ScanStats)
     trend: list[TrendPoint] = Field(default_factory=list)  # oldest first, this run last
