@@ -211,6 +211,9 @@ class RunResult(BaseModel):
     findings: list[Finding] = Field(default_factory=list)
     checks: list[CheckResult] = Field(default_factory=list)
     stats: ScanStats = Field(default_factory=ScanStats)
+    # From the scanned tree's .gatehouse-audit.yaml and imported baselines; applied with the
+    # control plane's own suppressions when the run is stored.
+    suppressions: list[Suppression] = Field(default_factory=list)
 
 
 class Report(BaseModel):
