@@ -101,6 +101,7 @@ class Finding(BaseModel):
     preview: str | None = None  # redacted, e.g. "gth_…Xy12"; never enough to use
     commits: tuple[str, ...] = ()  # history scans: every commit the blob appeared in
     liveness: str | None = None  # Gatehouse tokens checked with --verify: live/revoked/expired/unknown
+    help_uri: str | None = None  # the rule's documentation (bandit's more_info); SARIF's helpUri
 
     def sort_key(self) -> tuple[int, str, int, str]:
         return (-self.severity.rank, self.path, self.line or 0, self.rule)
