@@ -48,6 +48,9 @@ RUN groupadd --system --gid 10001 gatehouse \
     && install -d -o root -g root -m 0755 /srv/gatehouse
 
 COPY --from=build /opt/venv /opt/venv
+# The checklist the audit API and nightly job run: data, not code, so it is not in the package.
+COPY threat-model/ /opt/gatehouse/threat-model/
+ENV GATEHOUSE_AUDIT_CHECKLIST_FILE=/opt/gatehouse/threat-model/checklist.yaml
 
 # An empty, root-owned working directory: settings also read `./.env`, and none should be here.
 WORKDIR /srv/gatehouse

@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test test-only lint lock bench bench-proxy bench-runtime clean
+.PHONY: run test test-only lint audit lock bench bench-proxy bench-runtime bench-audit clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,11 @@ lint: $(VENV)/.dev-stamp
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+
+# The self-audit CI gates on: secrets and bandit over this repository, failing on any
+# unsuppressed high or critical finding. Exclusions and suppressions: .gatehouse-audit.yaml.
+audit: $(VENV)/.dev-stamp
+	$(BIN)/gatehouse audit run . --fail-on high
 
 # Regenerates both locks from pyproject.toml with hashes; review the diff before committing.
 lock: $(VENV)/.dev-stamp

@@ -8,6 +8,9 @@ from fastapi import FastAPI
 from controlplane.access_log.router import router as access_log_router
 from controlplane.agent_runtime.router import router as agent_runtime_router
 from controlplane.audit_events.router import router as audit_router
+from controlplane.audit_runs.router import IMPORT_SUFFIX
+from controlplane.audit_runs.router import router as audit_runs_router
+from controlplane.audit_runs.scheduler import AuditSchedule
 from controlplane.auth.router import router as auth_router
 from controlplane.container import Container
 from controlplane.http import errors
@@ -32,6 +35,7 @@ ROUTERS = (
     policies_router,
     agent_runtime_router,
     runtime_status_router,
+    audit_runs_router,
 )
 
 # Routes reachable without a credential. tests/controlplane/test_routes.py fails on any other
@@ -51,6 +55,7 @@ PUBLIC_PATHS = frozenset(
 
 def create_app(container: Container, *, background: bool = True) -> FastAPI:
     proxy = ProxyApp()
+    audits = AuditSchedule(container)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -63,6 +68,7 @@ def create_app(container: Container, *, background: bool = True) -> FastAPI:
             container.maintenance.start()
             container.flusher.start()
             container.retention.start()
+            audits.start()
         try:
             yield
         finally:
@@ -70,6 +76,7 @@ def create_app(container: Container, *, background: bool = True) -> FastAPI:
             if runtime is not None:
                 await runtime.stop()
             if background:
+                audits.stop()
                 container.retention.stop()
                 # After the proxy stops taking requests, so the last records are flushed too.
                 container.flusher.stop()
@@ -92,5 +99,6 @@ def create_app(container: Container, *, background: bool = True) -> FastAPI:
         max_body_bytes=container.settings.max_body_bytes,
         proxy=proxy,
         proxy_prefix=PROXY_PREFIX + "/",
+        larger_bodies={IMPORT_SUFFIX: container.settings.audit_import_max_bytes},
     )
     return app

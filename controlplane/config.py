@@ -1,9 +1,12 @@
 """Settings from the environment (prefix GATEHOUSE_) and an optional `.env` file."""
 
+from datetime import UTC
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
+# APScheduler 3.x ships no type information (no py.typed, no stubs package).
+from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped]
 from argon2 import PasswordHasher
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -102,6 +105,23 @@ class Settings(BaseSettings):
     slo_runtime_ttft_p95_ms: Annotated[float, Field(gt=0)] = 25.0
     slo_error_rate: Annotated[float, Field(gt=0, lt=1)] = 0.01
 
+    # Security audits. The API scans only these trees, never a path a request names.
+    audit_scan_paths: list[Path] = Field(default_factory=list)
+    # The workspace the scheduled audit is stored in (id or name); default: the oldest one.
+    audit_workspace: str | None = None
+    # Crontab (UTC) of the scheduled audit: the checklist plus a scan of `audit_scan_paths`.
+    # Empty turns it off. Control planes sharing a database run each slot once between them.
+    audit_schedule: str = "0 3 * * *"
+    # Where a run that introduces a high or critical finding is announced, signed with the secret.
+    audit_webhook_url: str | None = None
+    audit_webhook_secret: SecretStr | None = None
+    audit_suppression_max_days: Annotated[int, Field(ge=1, le=3_650)] = 365
+    # An uploaded standalone run carries every finding; a large repository's run is megabytes.
+    audit_import_max_bytes: Annotated[int, Field(ge=1_024)] = 64 * 1_048_576
+    # The checklist the API and the nightly job run; default: threat-model/checklist.yaml of
+    # the source tree (the image sets it, since a built package does not carry that folder).
+    audit_checklist_file: Path | None = None
+
     sentry_dsn: SecretStr | None = None
     sentry_environment: str = "production"
     log_level: str = "INFO"
@@ -123,12 +143,28 @@ class Settings(BaseSettings):
             raise ValueError("must be 0 (off) or at least 60")
         return value
 
+    @field_validator("audit_schedule")
+    @classmethod
+    def _crontab_or_off(cls, value: str) -> str:
+        value = value.strip()
+        if value:
+            # Refused at start-up rather than when the scheduler first reads it.
+            CronTrigger.from_crontab(value, timezone=UTC)
+        return value
+
     @model_validator(mode="after")
     def _consistent(self) -> "Settings":
         if self.token_default_ttl_seconds > self.token_max_ttl_seconds:
             raise ValueError("token_default_ttl_seconds exceeds token_max_ttl_seconds")
         if self.revocation_poll_seconds >= self.token_cache_staleness_seconds:
             raise ValueError("revocation_poll_seconds must be below token_cache_staleness_seconds")
+        if self.audit_webhook_url and not self.audit_webhook_url.startswith(
+            ("https://", "http://")
+        ):
+            raise ValueError("audit_webhook_url must be an http:// or https:// URL")
+        if self.audit_webhook_url and self.audit_webhook_secret is None:
+            # An unsigned announcement could be forged by anyone who can reach the receiver.
+            raise ValueError("audit_webhook_url needs audit_webhook_secret")
         return self
 
     @property

@@ -5,6 +5,9 @@ Isolation between workspaces is the same code in both modes (RFC 0001 §4); what
 `GATEHOUSE_MULTI_USER` changes is whether users, workspaces and members may be created. Several
 active accounts on a single-user deployment mean the mode was switched back, or accounts were
 made outside the API: either way the deployment is not what its settings say.
+
+These checks read through the identity repository, not its service: they run as the system, with no
+principal to authorize, and ask about the whole instance.
 """
 
 import secrets
@@ -14,12 +17,12 @@ from argon2 import Parameters, Type, extract_parameters
 from argon2.exceptions import InvalidHashError
 
 from audits.checklist.context import Check, CheckContext, Outcome, failed, listing, passed, plural
-from controlplane.identity import repository as identity
+from controlplane.identity import repository as identity_repository
 from controlplane.identity.models import User
 
 
 def multi_user_isolation(ctx: CheckContext) -> Outcome:
-    users = identity.list_users(ctx.session)
+    users = identity_repository.list_users(ctx.session)
     active = [user for user in users if user.disabled_at is None]
     disabled = len(users) - len(active)
     accounts = plural(len(active), "active user") + (f" ({disabled} disabled)" if disabled else "")
@@ -84,7 +87,7 @@ def argon2_parameters(ctx: CheckContext) -> Outcome:
     )
     # What this process really hashes new passwords with: a throwaway password, hashed once.
     fresh = extract_parameters(ctx.container.passwords.hash(secrets.token_urlsafe(16)))
-    users = identity.list_users(ctx.session)
+    users = identity_repository.list_users(ctx.session)
     weak = [problem for user in users if (problem := _stored_problem(user)) is not None]
     with_password = sum(1 for user in users if user.password_hash is not None)
     hashes = plural(with_password, "stored password hash", "stored password hashes")

@@ -5,9 +5,11 @@ the active or a retired master key), so a row that holds plaintext, or anything 
 an authentic envelope bound to that row, fails. The key that comes out must also be the key the
 row names (its fingerprint), and must not sit in clear in the row's `base_url`. Nothing of a
 key reaches the explanation: rows are named by id, workspace, provider and agent.
+
+This check reads through the providers repository, not its service: it runs as the system, with no
+principal to authorize, and asks about the whole instance.
 """
 
-from audits.checklist import queries
 from audits.checklist.context import (
     Check,
     CheckContext,
@@ -19,6 +21,7 @@ from audits.checklist.context import (
     plural,
 )
 from controlplane.errors import ConfigurationError
+from controlplane.providers import repository as providers_repository
 from controlplane.providers import service as providers
 from controlplane.providers.models import ProviderCredential
 
@@ -46,7 +49,7 @@ def _problem(ctx: CheckContext, row: ProviderCredential) -> str | None:
 
 
 def provider_credentials_encrypted(ctx: CheckContext) -> Outcome:
-    rows = queries.provider_credentials(ctx.session)
+    rows = providers_repository.list_all(ctx.session)
     if not rows:
         return not_applicable("no provider credential is stored")
     problems = [problem for row in rows if (problem := _problem(ctx, row)) is not None]

@@ -2,11 +2,13 @@
 token keeps one secret for more than 90 days.
 
 Only live tokens count (not revoked, not expired): the others can no longer authenticate.
+
+These checks read through the tokens repository, not its service: they run as the system, with no
+principal to authorize, and ask about the whole instance.
 """
 
 from datetime import timedelta
 
-from audits.checklist import queries
 from audits.checklist.context import (
     Check,
     CheckContext,
@@ -18,8 +20,9 @@ from audits.checklist.context import (
     passed,
     plural,
 )
-from audits.checklist.queries import LiveToken
 from controlplane.auth.scopes import Scope
+from controlplane.tokens import repository as tokens_repository
+from controlplane.tokens.repository import LiveToken
 
 # "Admin-scoped": a token holding any scope that changes who may do what, or that reaches
 # provider keys. Judged on the scopes written on the token: a personal token is capped by its
@@ -48,7 +51,7 @@ def _lifetime(token: LiveToken) -> str:
 def token_expiry_within_max(ctx: CheckContext) -> Outcome:
     maximum = timedelta(seconds=ctx.settings.token_max_ttl_seconds)
     limit = f"{duration(maximum)} (token_max_ttl_seconds={ctx.settings.token_max_ttl_seconds})"
-    tokens = queries.live_tokens(ctx.session, ctx.now)
+    tokens = tokens_repository.list_live(ctx.session, ctx.now)
     if not tokens:
         return not_applicable("no live token: nothing to check")
     too_long = [token for token in tokens if token.expires_at - token.created_at > maximum]
@@ -69,9 +72,8 @@ def token_expiry_within_max(ctx: CheckContext) -> Outcome:
 
 
 def admin_tokens_rotated(ctx: CheckContext) -> Outcome:
-    admin = [
-        token for token in queries.live_tokens(ctx.session, ctx.now) if token.scopes & ADMIN_SCOPES
-    ]
+    live = tokens_repository.list_live(ctx.session, ctx.now)
+    admin = [token for token in live if token.scopes & ADMIN_SCOPES]
     held = ", ".join(sorted(ADMIN_SCOPES))
     if not admin:
         return not_applicable(f"no live token holds an admin scope ({held})")

@@ -7,6 +7,7 @@ from controlplane.cli import (
     account,
     agent_runtime,  # noqa: F401 - registers `agents configure` and `agents runtime`
     audit,
+    audits,
     identity,
     local,
     policy,
@@ -31,6 +32,8 @@ app.add_typer(access_log.access_log_app, name="access-log")
 # `runtime serve` and `runtime schema` run here; `runtime status` asks the server.
 app.add_typer(runtime.runtime_app, name="runtime")
 app.add_typer(slo.slo_app, name="slo")
+# `audit run` and `audit secrets` work standalone; the other `audit` commands ask the server.
+app.add_typer(audits.audits_app, name="audit")
 # Remote commands: HTTP calls to the server at GATEHOUSE_URL.
 app.command()(account.login)
 app.command()(account.me)

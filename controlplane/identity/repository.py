@@ -33,6 +33,22 @@ def get_workspace(session: Session, workspace_id: str) -> Workspace | None:
     return session.get(Workspace, workspace_id)
 
 
+def resolve_workspace_id(session: Session, wanted: str | None) -> str | None:
+    """The workspace whose id, else whose name, is `wanted`; with none wanted, the oldest.
+    None when `wanted` names no workspace, or none exists.
+
+    Ids sort by creation time, so the oldest is the smallest id; a name shared by several
+    workspaces resolves to the oldest of them.
+    """
+    query = select(Workspace.id)
+    if wanted is not None:
+        by_id = session.scalars(query.where(Workspace.id == wanted)).first()
+        if by_id is not None:
+            return by_id
+        query = query.where(Workspace.name == wanted)
+    return session.scalars(query.order_by(Workspace.id).limit(1)).first()
+
+
 def list_workspaces(session: Session, workspace_ids: Sequence[str]) -> Sequence[Workspace]:
     return session.scalars(
         select(Workspace).where(Workspace.id.in_(list(workspace_ids))).order_by(Workspace.id)

@@ -6,10 +6,12 @@ from sqlalchemy import Connection, text
 from controlplane.access_log import models as _access_log_models  # noqa: F401 - registers tables
 from controlplane.agent_runtime import models as _agent_runtime_models  # noqa: F401 - registers tables
 from controlplane.audit_events import models as _audit_models  # noqa: F401 - registers tables
+from controlplane.audit_runs import models as _audit_run_models  # noqa: F401 - registers tables
 from controlplane.db import Base
 from controlplane.identity import models as _identity_models  # noqa: F401 - registers tables
 from controlplane.policies import models as _policy_models  # noqa: F401 - registers tables
 from controlplane.providers import models as _provider_models  # noqa: F401 - registers tables
+from controlplane.scheduling import models as _scheduling_models  # noqa: F401 - registers tables
 from controlplane.tokens import models as _token_models  # noqa: F401 - registers tables
 from runtime.store import models as _runtime_models  # noqa: F401 - registers tables
 

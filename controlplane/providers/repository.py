@@ -55,6 +55,11 @@ def list_for_workspace(
     return session.scalars(query.order_by(ProviderCredential.id).limit(limit)).all()
 
 
+def list_all(session: Session) -> Sequence[ProviderCredential]:
+    """Every stored provider credential, of every workspace, by id."""
+    return session.scalars(select(ProviderCredential).order_by(ProviderCredential.id)).all()
+
+
 def lock_for_rotation(session: Session) -> Sequence[ProviderCredential]:
     """Every credential, locked until the transaction ends, behind the rotation lock.
 

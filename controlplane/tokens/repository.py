@@ -1,6 +1,7 @@
 """Every token query lives here. Functions flush at most; the boundary commits."""
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Connection, func, or_, select, update
@@ -39,12 +40,73 @@ def find_live_by_secret(
     return None if row is None else (row[0], row[1])
 
 
+def find_by_secrets(
+    session: Session, digests: Collection[str]
+) -> dict[str, tuple[Token, TokenSecret]]:
+    """Every token whose secret (current or retired) has one of these HMACs, in any state,
+    keyed by that HMAC."""
+    if not digests:
+        return {}
+    rows = session.execute(
+        select(Token, TokenSecret)
+        .join(TokenSecret, TokenSecret.token_id == Token.id)
+        .where(TokenSecret.secret_hmac.in_(sorted(digests)))
+    ).all()
+    return {secret.secret_hmac: (token, secret) for token, secret in rows}
+
+
 def find_live_by_id(session: Session, token_id: str, now: datetime) -> Token | None:
     return session.scalars(
         select(Token).where(
             Token.id == token_id, Token.revoked_at.is_(None), Token.expires_at > now
         )
     ).one_or_none()
+
+
+@dataclass(frozen=True)
+class LiveToken:
+    accessor: str
+    workspace_id: str | None  # None: a user's personal token
+    scopes: frozenset[str]
+    created_at: datetime
+    expires_at: datetime
+    # When its newest secret was issued: at creation, then at each rotation.
+    secret_issued_at: datetime
+
+
+def list_live(session: Session, now: datetime) -> list[LiveToken]:
+    """Every token of the instance, in every workspace, that can still authenticate (not
+    revoked, not expired), by accessor, with when its newest secret was issued."""
+    newest = (
+        select(TokenSecret.token_id, func.max(TokenSecret.created_at).label("issued_at"))
+        .group_by(TokenSecret.token_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(
+            Token.accessor,
+            Token.workspace_id,
+            Token.scopes,
+            Token.created_at,
+            Token.expires_at,
+            newest.c.issued_at,
+        )
+        .outerjoin(newest, newest.c.token_id == Token.id)
+        .where(Token.revoked_at.is_(None), Token.expires_at > now)
+        .order_by(Token.accessor)
+    ).all()
+    return [
+        LiveToken(
+            accessor=row.accessor,
+            workspace_id=row.workspace_id,
+            scopes=frozenset(row.scopes or ()),
+            created_at=row.created_at,
+            expires_at=row.expires_at,
+            # A token without any secret row cannot authenticate; date it from its creation.
+            secret_issued_at=row.issued_at or row.created_at,
+        )
+        for row in rows
+    ]
 
 
 def add(session: Session, token: Token, secret: TokenSecret) -> None:

@@ -5,12 +5,14 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from controlplane.context import Ctx
-from controlplane.http.deps import TokensRead, TokensWrite
+from controlplane.http.deps import Authenticated, TokensRead, TokensWrite
 from controlplane.kit.pagination import next_cursor
 from controlplane.kit.schemas import Page, PageLimit
 from controlplane.tokens import service
 from controlplane.tokens.models import Token
 from controlplane.tokens.schemas import (
+    LeakCheck,
+    LeakCheckResults,
     TokenCreate,
     TokenIssued,
     TokenOut,
@@ -69,3 +71,10 @@ def revoke_token(accessor: str, ctx: TokensWrite, body: TokenRevoke | None = Non
 def rotate_token(accessor: str, ctx: TokensWrite, body: TokenRotate | None = None) -> TokenIssued:
     token, raw = service.rotate(ctx, accessor, body.overlap_seconds if body else None)
     return _issued(ctx, token, raw)
+
+
+@router.post("/tokens/leak-check", response_model=LeakCheckResults)
+def check_leaked_tokens(body: LeakCheck, ctx: Authenticated) -> LeakCheckResults:
+    """Any credential may ask: holding a leaked token is authority enough to check or revoke it.
+    The answer names each token by its SHA-256 only; the body is never logged."""
+    return LeakCheckResults(results=service.check_leaked(ctx, body.tokens, revoke=body.revoke))

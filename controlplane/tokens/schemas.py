@@ -1,9 +1,9 @@
 """Request and response shapes for scoped tokens. The secret appears in one response only."""
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from controlplane.kit.schemas import Description, Networks, RequestModel, ResponseModel
 
@@ -53,3 +53,25 @@ class TokenIssued(TokenOut):
 class TokenRevoked(ResponseModel):
     accessor: str
     revoked: list[str] = Field(description="Accessors revoked: the token and its descendants.")
+
+
+LeakStatus = Literal["live", "revoked", "expired", "unknown"]
+
+
+class LeakCheck(RequestModel):
+    # Not stripped: the answer names each token by the SHA-256 of exactly what was sent.
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+    tokens: Annotated[list[str], Field(max_length=100)]
+    revoke: bool = False
+
+
+class LeakResult(ResponseModel):
+    token_sha256: str = Field(description="SHA-256 (hex) of the token as sent: never the token.")
+    status: LeakStatus
+    accessor: str | None
+    revoked_now: bool
+
+
+class LeakCheckResults(ResponseModel):
+    results: list[LeakResult] = Field(description="One per token, in the request's order.")

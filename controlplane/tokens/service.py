@@ -1,5 +1,6 @@
 """Token rules: issue within the creator's reach, rotate with overlap, revoke whole trees."""
 
+import hashlib
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
@@ -15,9 +16,14 @@ from controlplane.identity.models import User
 from controlplane.kit.clock import utcnow
 from controlplane.kit.ids import new_id
 from controlplane.tokens import repository
-from controlplane.tokens.format import generate_accessor, generate_token, secret_hmac
+from controlplane.tokens.format import (
+    generate_accessor,
+    generate_token,
+    is_well_formed,
+    secret_hmac,
+)
 from controlplane.tokens.models import Token, TokenSecret
-from controlplane.tokens.schemas import TokenCreate
+from controlplane.tokens.schemas import LeakResult, LeakStatus, TokenCreate
 from controlplane.tokens.verifier import networks_within
 
 
@@ -268,3 +274,58 @@ def rotate(ctx: Ctx, accessor: str, overlap_seconds: int | None) -> tuple[Token,
         details={"old_secret_valid_until": old_valid_until.isoformat()},
     )
     return token, raw
+
+
+LEAK_REASON = "leaked: reported by secret scan"
+
+
+def check_leaked(ctx: Ctx, presented: Sequence[str], *, revoke: bool) -> list[LeakResult]:
+    """What each presented token is (live, revoked, expired, unknown) and, with `revoke`, revoke
+    the live ones with their trees, as `revoke` does.
+
+    Holding a token is the authority here, as with GitHub's credential-revocation API: whoever
+    found a leaked token may learn its accessor and kill it, but never anything more. Strings
+    that are not well-formed tokens cost no lookup; the rest cost one query between them.
+    """
+    digests = {raw: secret_hmac(ctx.app.token_key, raw) for raw in presented if is_well_formed(raw)}
+    found = repository.find_by_secrets(ctx.session, set(digests.values()))
+    now = utcnow()
+    results: list[LeakResult] = []
+    for raw in presented:
+        row = found.get(digests.get(raw, ""))
+        token = row[0] if row is not None else None
+        status: LeakStatus = "unknown" if row is None else _leak_status(*row, now)
+        revoked_now = False
+        if revoke and token is not None and status == "live":
+            _revoke_leaked(ctx, token)
+            status, revoked_now = "revoked", True
+        results.append(
+            LeakResult(
+                token_sha256=hashlib.sha256(raw.encode()).hexdigest(),
+                status=status,
+                accessor=token.accessor if token is not None else None,
+                revoked_now=revoked_now,
+            )
+        )
+    return results
+
+
+def _leak_status(token: Token, secret: TokenSecret, now: datetime) -> LeakStatus:
+    if token.revoked_at is not None:
+        return "revoked"
+    # A secret retired by rotation no longer authenticates, even while its token lives on.
+    if token.expires_at <= now or (secret.valid_until is not None and secret.valid_until <= now):
+        return "expired"
+    return "live"
+
+
+def _revoke_leaked(ctx: Ctx, token: Token) -> None:
+    revoked = _revoke_tree(ctx, [token.id], LEAK_REASON)
+    audit.record(
+        ctx,
+        "token.revoke",
+        target_type="token",
+        target_id=token.accessor,
+        workspace_id=token.workspace_id,
+        details={"reason": LEAK_REASON, "revoked": revoked},
+    )

@@ -24,11 +24,18 @@ from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from audits.checklist import load_checklist
+from audits.model import Category, Finding, RunResult, Severity, Tool
 from controlplane.app import ROUTERS
+from controlplane.audit_runs import findings as audit_findings
+from controlplane.audit_runs import service as audit_runs
+from controlplane.audit_runs.schemas import FindingSuppress
 from controlplane.container import Container
+from controlplane.context import Ctx
 from controlplane.db import make_engine
 from controlplane.identity import repository as identity_repository
 from controlplane.identity.models import Plugin
+from controlplane.kit.clock import utcnow
 from controlplane.kit.ids import new_id
 from controlplane.policies import service as policies
 from controlplane.policies.schemas import PolicyRules
@@ -37,6 +44,7 @@ from controlplane.providers.schemas import ProviderCredentialSet
 from controlplane.tokens.format import generate_accessor
 from controlplane.tokens.models import Token
 from tests import factories
+from tests.controlplane.audit_runs.helpers import in_days
 
 OWNER_A = "owner_a"
 VIEWER_A = "viewer_a"
@@ -60,12 +68,18 @@ DEFAULT_PARAMS = {
     "plugin_id": "plugin",
     "accessor": "accessor",
     "user_id": "owner",
+    "run_id": "run",
+    "finding_id": "finding",
+    "suppression_id": "suppression",
 }
 # Path parameters that name no tenant's resource: the same value for every caller and id set.
 FIXED_PARAMS = {"provider": "openai"}
 # A's workspace-default OpenAI key. The dots keep its last four characters from occurring by
 # chance in an id, a token or a timestamp.
 PROVIDER_KEY_A = "sk-alpha.tenant-0123456789abcdef.k.4"
+# Where A's audit finding lies; a dot-marked name like the others.
+FINDING_PATH_A = "alpha.tenant/settings.py"
+MANUAL_ITEM = next(item.id for item in load_checklist() if item.manual is not None)
 
 
 def expect(
@@ -101,6 +115,27 @@ WS = "/v1/workspaces/{workspace_id}"
 AGENT = WS + "/agents/{agent_id}"
 PLUGIN = AGENT + "/plugins/{plugin_id}"
 PROVIDERS = WS + "/providers"
+AUDIT = WS + "/audit"
+RUN = AUDIT + "/runs/{run_id}"
+SUPPRESSION = {"justification": "accepted for the matrix", "expires_at": in_days(30)}
+IMPORTED_RUN = {
+    "target": "matrix.target",
+    "started_at": "2026-11-22T10:00:00Z",
+    "finished_at": "2026-11-22T10:00:05Z",
+    "findings": [
+        {
+            "fingerprint": "0" * 32,
+            "tool": "bandit",
+            "rule": "B602",
+            "rule_name": "subprocess_popen_with_shell_equals_true",
+            "category": "code",
+            "severity": "medium",
+            "path": "matrix/run.py",
+            "line": 3,
+            "message": "subprocess call with shell=True identified.",
+        }
+    ],
+}
 ALL_OK = expect(200, 200, 200, 200, 200, 200)
 
 CASES = [
@@ -213,6 +248,49 @@ CASES = [
     Case("PUT", AGENT + "/policy", expect(200, 403, 404, 403, 404), body={"models": ["gpt-*"]}),
     Case("DELETE", AGENT + "/policy", expect(204, 403, 404, 403, 404)),
     Case("GET", AGENT + "/policy/effective", expect(200, 403, 404, 403, 404)),
+    Case(
+        "POST",
+        "/v1/tokens/leak-check",
+        expect(200, 200, 200, 200, 200),
+        body={"tokens": ["gth_not-a-token"], "revoke": True},
+    ),
+    Case(
+        "POST",
+        AUDIT + "/runs",
+        expect(201, 403, 404, 403, 404),
+        body={"checklist": True, "paths": []},
+    ),
+    Case("POST", AUDIT + "/runs/import", expect(201, 403, 404, 403, 404), body=IMPORTED_RUN),
+    Case("GET", AUDIT + "/runs", expect(200, 403, 404, 403, 404)),
+    Case("GET", RUN, expect(200, 403, 404, 403, 404)),
+    Case("GET", RUN + "/findings", expect(200, 403, 404, 403, 404)),
+    Case("GET", RUN + "/diff", expect(200, 403, 404, 403, 404)),
+    Case("GET", RUN + "/report", expect(200, 403, 404, 403, 404), query={"format": "markdown"}),
+    Case("GET", AUDIT + "/trends", expect(200, 403, 404, 403, 404)),
+    Case("GET", AUDIT + "/findings", expect(200, 403, 404, 403, 404)),
+    Case("GET", AUDIT + "/findings/{finding_id}", expect(200, 403, 404, 403, 404)),
+    Case(
+        "POST",
+        AUDIT + "/findings/{finding_id}/suppress",
+        expect(201, 403, 404, 403, 404),
+        body=SUPPRESSION,
+    ),
+    Case(
+        "POST",
+        AUDIT + "/suppressions",
+        expect(201, 403, 404, 403, 404),
+        body={"rule": "B602", "path_glob": "tests/**", **SUPPRESSION},
+    ),
+    Case("GET", AUDIT + "/suppressions", expect(200, 403, 404, 403, 404)),
+    Case("DELETE", AUDIT + "/suppressions/{suppression_id}", expect(200, 403, 404, 403, 404)),
+    Case("GET", AUDIT + "/checklist", expect(200, 403, 404, 403, 404)),
+    Case(
+        "POST",
+        AUDIT + "/attestations",
+        expect(201, 403, 404, 403, 404),
+        body={"item_id": MANUAL_ITEM, "evidence": "drill ticket OPS-1", "expires_at": in_days(30)},
+    ),
+    Case("GET", AUDIT + "/attestations", expect(200, 403, 404, 403, 404)),
 ]
 CASES_BY_ID = {case.id: case for case in CASES}
 
@@ -243,7 +321,7 @@ def _references(case: Case) -> set[str]:
     text = json.dumps([case.body, dict(case.query)])
     keys |= {
         key
-        for key in ("ws", "agent", "plugin", "accessor", "owner", "viewer")
+        for key in ("ws", "agent", "plugin", "accessor", "owner", "viewer", "run", "finding")
         if "{" + key + "}" in text
     }
     return keys
@@ -265,6 +343,9 @@ class World:
             "accessor": generate_accessor(),
             "owner": new_id("usr"),
             "viewer": new_id("usr"),
+            "run": new_id("aud"),
+            "finding": new_id("afd"),
+            "suppression": new_id("sup"),
         }
 
 
@@ -305,6 +386,7 @@ def world(session: Session, container: Container) -> World:
     # A's policies, so that reading and deleting them find something.
     policies.set_policy(owner_ctx, a.workspace.id, None, PolicyRules(token_rpm=100))
     policies.set_policy(owner_ctx, a.workspace.id, a.agent.id, PolicyRules(models=["gpt-*"]))
+    run, finding, suppression = _audited(owner_ctx, a.workspace.id)
     session.commit()
     ids = {
         "ws": a.workspace.id,
@@ -313,6 +395,9 @@ def world(session: Session, container: Container) -> World:
         "accessor": a.agent_token_accessor,
         "owner": a.owner.id,
         "viewer": a.viewer.id,
+        "run": run,
+        "finding": finding,
+        "suppression": suppression,
     }
     secrets = [
         *ids.values(),
@@ -327,8 +412,48 @@ def world(session: Session, container: Container) -> World:
         PROVIDER_KEY_A,
         credential.fingerprint,
         credential.last4,
+        FINDING_PATH_A,
     ]
     return World(a=a, b=b, plugin=plugin, ids=ids, secrets=secrets)
+
+
+def _audited(owner_ctx: Ctx, workspace_id: str) -> tuple[str, str, str]:
+    """A stored run of A's with one finding, suppressed: ids for the audit routes."""
+    now = utcnow()
+    finding = Finding(
+        fingerprint="a" * 32,
+        tool=Tool.SECRETS,
+        rule="AWS Access Key",
+        rule_name="AWS Access Key",
+        category=Category.SECRET,
+        severity=Severity.HIGH,
+        path=FINDING_PATH_A,
+        line=1,
+        message="An access key is committed.",
+        preview="AKIA…a4",
+    )
+    run = audit_runs.import_run(
+        owner_ctx,
+        workspace_id,
+        RunResult(target=TENANT_A, started_at=now, finished_at=now, findings=[finding]),
+    )
+    [found] = audit_findings.list_findings(
+        owner_ctx,
+        workspace_id,
+        status=None,
+        severity=None,
+        tool=None,
+        target=None,
+        after=None,
+        limit=10,
+    )
+    suppression = audit_findings.suppress_finding(
+        owner_ctx,
+        workspace_id,
+        found.id,
+        FindingSuppress.model_validate(SUPPRESSION),
+    )
+    return run.id, found.id, suppression.id
 
 
 def _login(client: httpx.Client, username: str) -> str:

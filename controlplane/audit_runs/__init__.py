@@ -1,0 +1,1 @@
+"""Stored security audits: runs, findings across runs, suppressions, attestations, schedule."""

@@ -1,0 +1,1 @@
+"""Scheduled jobs shared by control planes on one database: each slot of a job runs once."""
