@@ -28,7 +28,13 @@ from audits.model import (
     Suppression,
     fingerprint,
 )
-from audits.secrets import SecretScanOptions, import_baseline, scan_secrets
+from audits.secrets import (
+    SecretScanOptions,
+    import_baseline,
+    read_baseline_excludes,
+    scan_secrets,
+)
+from audits.secrets.detectors import DetectorSettings
 from audits.secrets.targets import select
 from audits.static import bandit_version, scan_python
 from audits.trends import TrendRow, trend
@@ -134,6 +140,9 @@ def _scan_tree(
 ) -> tuple[list[Finding], ScanStats, list[Suppression]]:
     root = path.resolve()
     config = load_config(root, request.config_file)
+    baseline = root / BASELINE_FILE
+    # The baseline's excludes apply, and its own hashes are not findings.
+    detectors = read_baseline_excludes(baseline) if baseline.is_file() else DetectorSettings()
     options = SecretScanOptions(
         config=config,
         history=request.history,
@@ -141,12 +150,12 @@ def _scan_tree(
         use_cache=request.use_cache,
         cache_dir=request.cache_dir,
         progress=request.progress,
+        detectors=detectors,
     )
     secret_findings, secret_stats = scan_secrets(root, options)
     # The secret scan's walk is the run's file count; bandit reads a subset of the same files.
     code_findings, _ = scan_python(root, _python_files(root, config))
     suppressions = config.file_suppressions()
-    baseline = root / BASELINE_FILE
     if baseline.is_file():
         suppressions += import_baseline(baseline, now=now)
     return secret_findings + code_findings, secret_stats, suppressions

@@ -11,14 +11,11 @@ Exit codes: 0 clean (or no gate), 1 an unsuppressed finding at or above `--fail-
 """
 
 import dataclasses
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
 from audits.config import ConfigError
 from audits.engine import AuditRequest, execute, local_report
@@ -36,7 +33,7 @@ from controlplane.cli.client import (
     credential,
     resolve_workspace,
 )
-from controlplane.cli.output import console, errors, fail, note, write_atomically
+from controlplane.cli.output import console, errors, fail, note, progress, write_atomically
 
 USAGE_ERROR = 2
 GATE_FAILED = 1
@@ -135,10 +132,13 @@ def run(
 
 
 def _local_run(request: AuditRequest) -> RunResult:
-    with _progress() as progress, local_checklist_context(request.checklist) as (container, att):
+    with (
+        progress("scanning", show=errors.is_terminal) as report_progress,
+        local_checklist_context(request.checklist) as (container, att),
+    ):
         try:
             return execute(
-                dataclasses.replace(request, progress=progress),
+                dataclasses.replace(request, progress=report_progress),
                 container=container,
                 attestations=att,
             )
@@ -190,24 +190,3 @@ def _gate(report: Report, fail_on: FailOn) -> None:
     if failing:
         note(f"{len(failing)} unsuppressed finding(s) at or above {fail_on.value}")
         raise typer.Exit(GATE_FAILED)
-
-
-@contextmanager
-def _progress() -> Iterator[Callable[[int, int], None]]:
-    """A progress bar on stderr for long scans; invisible when stderr is not a terminal."""
-    bar = Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=errors,
-        transient=True,
-        disable=not errors.is_terminal,
-    )
-    task = bar.add_task("scanning", total=None)
-
-    def advance(done: int, total: int) -> None:
-        bar.update(task, completed=done, total=total)
-
-    with bar:
-        yield advance

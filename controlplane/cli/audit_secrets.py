@@ -5,14 +5,11 @@ It reports and never gates: the exit code is 0 with or without findings (gating 
 secret is ever printed: findings carry a hash and a redacted preview.
 """
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.progress import Progress
 
 from audits.config import ConfigError, load_config
 from audits.model import Finding, ScanStats, Suppression
@@ -29,7 +26,7 @@ from audits.secrets import (
 )
 from audits.secrets.detectors import DetectorSettings
 from controlplane.cli.client import base_url, credential
-from controlplane.cli.output import console, emit_json, errors, fail, table
+from controlplane.cli.output import console, emit_json, errors, fail, progress, table
 
 USAGE_ERROR = 2
 COLUMNS = ["file", "line", "type", "severity", "preview"]
@@ -42,17 +39,6 @@ def _baseline(path: Path | None) -> tuple[list[Suppression], DetectorSettings]:
         return import_baseline(path, now=datetime.now(UTC)), read_baseline_excludes(path)
     except BaselineError as error:
         fail(str(error), USAGE_ERROR)
-
-
-@contextmanager
-def _progress(show: bool) -> Iterator[Any]:
-    """A progress bar on stderr for people at a terminal; nothing for scripts."""
-    if not show:
-        yield None
-        return
-    with Progress(console=errors, transient=True) as bar:
-        task = bar.add_task("scanning", total=None)
-        yield lambda done, total: bar.update(task, completed=done, total=total)
 
 
 def _summary(findings: list[Finding], suppressed: set[str], stats: ScanStats) -> str:
@@ -142,14 +128,14 @@ def secrets(
     except ConfigError as error:
         fail(str(error), USAGE_ERROR)
     suppressions, detectors = _baseline(baseline)
-    with _progress(not as_json and errors.is_terminal) as progress:
+    with progress("scanning", show=not as_json and errors.is_terminal) as report_progress:
         options = SecretScanOptions(
             config=settings,
             history=history,
             jobs=jobs,
             cache_dir=cache_dir,
             use_cache=not no_cache,
-            progress=progress,
+            progress=report_progress,
             detectors=detectors,
         )
         try:

@@ -4,7 +4,8 @@ import json
 import os
 import sys
 import tempfile
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
@@ -12,6 +13,7 @@ from typing import Any, NoReturn, TextIO
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from rich.table import Table
 
 console = Console()
@@ -87,3 +89,18 @@ def write_atomically(target: Path, write: Callable[[TextIO], int]) -> int:
         Path(temporary).unlink(missing_ok=True)
         raise
     return count
+
+
+@contextmanager
+def progress(label: str, *, show: bool) -> Iterator[Callable[[int, int], None] | None]:
+    """A transient progress bar on stderr for people at a terminal; nothing for scripts.
+
+    Yields the `(done, total)` callback long jobs report through, or None when hidden.
+    """
+    if not show:
+        yield None
+        return
+    columns = ("{task.description}", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=errors, transient=True) as bar:
+        task = bar.add_task(label, total=None)
+        yield lambda done, total: bar.update(task, completed=done, total=total)
