@@ -100,7 +100,8 @@ class Finding(BaseModel):
     secret_hash: str | None = None  # detect-secrets' hashed_secret (SHA-1 hex) for secrets
     preview: str | None = None  # redacted, e.g. "gth_…Xy12"; never enough to use
     commits: tuple[str, ...] = ()  # history scans: every commit the blob appeared in
-    liveness: str | None = None  # Gatehouse tokens checked with --verify: live/revoked/expired/unknown
+    # Gatehouse tokens checked with --verify: live, revoked, expired or unknown.
+    liveness: str | None = None
     help_uri: str | None = None  # the rule's documentation (bandit's more_info); SARIF's helpUri
 
     def sort_key(self) -> tuple[int, str, int, str]:
