@@ -42,9 +42,8 @@ _BASELINE_FILTER = "detect_secrets.filters.common.is_baseline_file"
 
 def configure(document: dict[str, Any]) -> None:
     """Apply `DetectorSettings.document()` to this process's detect-secrets settings."""
-    builtins = sorted(
-        plugin.__name__ for plugin in get_mapping_from_secret_type_to_class().values()
-    )
+    classes: list[type] = list(get_mapping_from_secret_type_to_class().values())
+    builtins = sorted(plugin.__name__ for plugin in classes)
     # The mapping is cached; it must be rebuilt once our plugin's file is in the settings.
     get_mapping_from_secret_type_to_class.cache_clear()
     plugins: list[dict[str, Any]] = [{"name": name} for name in builtins]
