@@ -202,7 +202,7 @@ def _tree_name(path: Path) -> str:
 
 
 def _without_credentials(url: str) -> str:
-    """`https://user:token@host/repo` must never become a stored target name."""
+    """A URL's user-info (`user:password@` before the host) must never become a target name."""
     scheme, separator, rest = url.partition("://")
     if separator and "@" in rest.split("/", 1)[0]:
         rest = rest.split("@", 1)[1]
