@@ -22,7 +22,7 @@ from controlplane.tokens.format import generate_token
 from tests import factories
 from tests.conftest import test_settings as settings_for
 
-PASSWORD_VALUE = "correct horse battery staple, obviously"
+PASSWORD_VALUE = "correct horse battery staple, obviously"  # pragma: allowlist secret
 POSITIVE_CONTROL = "positive-control-marker"
 
 

@@ -59,7 +59,8 @@ OUTSIDERS = frozenset({OWNER_B, AGENT_B, ANONYMOUS})
 TENANT_A = "alpha.tenant"
 TENANT_B = "bravo.tenant"
 NEWCOMER = "newcomer.user"  # belongs to neither tenant
-NEW_PASSWORD = "an entirely new passphrase"
+NEW_PASSWORD = "an entirely new passphrase"  # pragma: allowlist secret
+MATRIX_API_KEY = "sk-matrix-0123456789abcdef"  # pragma: allowlist secret
 
 # Path parameter → which of A's identifiers fills it, unless a case says otherwise.
 DEFAULT_PARAMS = {
@@ -230,7 +231,7 @@ CASES = [
         "PUT",
         PROVIDERS + "/{provider}",
         expect(200, 403, 404, 403, 404),
-        body={"api_key": "sk-matrix-0123456789abcdef", "agent_id": "{agent}"},
+        body={"api_key": MATRIX_API_KEY, "agent_id": "{agent}"},
     ),
     Case("GET", PROVIDERS + "/{provider}", expect(200, 403, 404, 403, 404)),
     Case(

@@ -25,7 +25,7 @@ def test_thinking_carries_its_signature_on_reasoning_end() -> None:
         ("reasoning.start", "blk_0_0"),
         ("reasoning.delta", "blk_0_0", "The user wants 2+2. "),
         ("reasoning.delta", "blk_0_0", "That is 4."),
-        ("reasoning.end", "blk_0_0", "EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxPA=="),
+        ("reasoning.end", "blk_0_0", "c2lnbmF0dXJlLWZpeHR1cmU="),
         ("text.start", "blk_0_1"),
         ("text.delta", "blk_0_1", "2 + 2 = 4."),
         ("text.end", "blk_0_1"),
