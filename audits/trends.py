@@ -7,10 +7,12 @@ counts are computed with pandas in one pass over the table, not run by run.
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from audits.model import Category, FindingStatus, Severity, TrendPoint
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 _COLUMNS = ["run_id", "started_at", "fingerprint", "status", "severity", "category"]
 _PRESENT_UNSUPPRESSED = [FindingStatus.NEW.value, FindingStatus.OPEN.value]
@@ -34,6 +36,10 @@ class TrendRow:
 
 def trend(rows: Iterable[TrendRow]) -> list[TrendPoint]:
     """One point per run, oldest first (ties broken by run id)."""
+    # Imported here: every `gatehouse` command loads this module, and pandas alone costs a
+    # quarter of a second at start-up that only trend-building commands should pay.
+    import pandas as pd  # noqa: PLC0415 - deferred on purpose, see above
+
     table = pd.DataFrame([asdict(row) for row in rows], columns=_COLUMNS)
     if table.empty:
         return []
@@ -75,7 +81,7 @@ def trend(rows: Iterable[TrendRow]) -> list[TrendPoint]:
     ]
 
 
-def _counts(findings: pd.DataFrame, column: str, values: list[str]) -> pd.DataFrame:
+def _counts(findings: "pd.DataFrame", column: str, values: list[str]) -> "pd.DataFrame":
     """Runs by `values` of `column`, every value a column even when no run has it."""
     return (
         findings.groupby(["run_id", column])
@@ -85,7 +91,7 @@ def _counts(findings: pd.DataFrame, column: str, values: list[str]) -> pd.DataFr
     )
 
 
-def _per_run(counts: pd.DataFrame, order: list[str]) -> dict[str, dict[str, int]]:
+def _per_run(counts: "pd.DataFrame", order: list[str]) -> dict[str, dict[str, int]]:
     """Plain ints by run id, with a row of zeros for a run that had none of these findings."""
     rows = counts.reindex(order, fill_value=0).to_dict(orient="index")
     return {str(run): {str(k): int(v) for k, v in row.items()} for run, row in rows.items()}
