@@ -7,6 +7,8 @@ from fastapi import FastAPI
 
 from controlplane.access_log.router import router as access_log_router
 from controlplane.agent_runtime.router import router as agent_runtime_router
+from controlplane.anomaly.jobs import AnomalySchedule
+from controlplane.anomaly.router import router as anomaly_router
 from controlplane.audit_events.router import router as audit_router
 from controlplane.audit_runs.router import IMPORT_SUFFIX
 from controlplane.audit_runs.router import router as audit_runs_router
@@ -36,6 +38,7 @@ ROUTERS = (
     agent_runtime_router,
     runtime_status_router,
     audit_runs_router,
+    anomaly_router,
 )
 
 # Routes reachable without a credential. tests/controlplane/test_routes.py fails on any other
@@ -56,6 +59,7 @@ PUBLIC_PATHS = frozenset(
 def create_app(container: Container, *, background: bool = True) -> FastAPI:
     proxy = ProxyApp()
     audits = AuditSchedule(container)
+    anomalies = AnomalySchedule(container)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -69,6 +73,7 @@ def create_app(container: Container, *, background: bool = True) -> FastAPI:
             container.flusher.start()
             container.retention.start()
             audits.start()
+            anomalies.start()
         try:
             yield
         finally:
@@ -76,6 +81,7 @@ def create_app(container: Container, *, background: bool = True) -> FastAPI:
             if runtime is not None:
                 await runtime.stop()
             if background:
+                anomalies.stop()
                 audits.stop()
                 container.retention.stop()
                 # After the proxy stops taking requests, so the last records are flushed too.

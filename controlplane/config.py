@@ -3,7 +3,7 @@
 from datetime import UTC
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 # APScheduler 3.x ships no type information (no py.typed, no stubs package).
 from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped]
@@ -122,6 +122,20 @@ class Settings(BaseSettings):
     # the source tree (the image sets it, since a built package does not carry that folder).
     audit_checklist_file: Path | None = None
 
+    # Anomaly detection on the access log. The scan runs every this many seconds in each
+    # serving process (0: off); processes sharing a database scan each event once between them.
+    anomaly_scan_seconds: Annotated[int, Field(ge=0, le=86_400)] = 60
+    # At most this many new events per scan; a backlog is worked through scan after scan.
+    anomaly_batch_events: Annotated[int, Field(ge=100, le=2_000_000)] = 200_000
+    # Detector thresholds over their defaults, as JSON: {"window_seconds": 60, ...}.
+    anomaly_detection: dict[str, int | float] = Field(default_factory=dict)
+    # New alerts at or above this severity are announced (webhook, Sentry).
+    anomaly_notify_min_severity: Literal["low", "medium", "high", "critical"] = "medium"
+    anomaly_webhook_url: str | None = None
+    anomaly_webhook_secret: SecretStr | None = None
+    # The longest a false-positive verdict may silence a detector for one entity.
+    anomaly_suppression_max_days: Annotated[int, Field(ge=1, le=365)] = 90
+
     sentry_dsn: SecretStr | None = None
     sentry_environment: str = "production"
     log_level: str = "INFO"
@@ -158,13 +172,13 @@ class Settings(BaseSettings):
             raise ValueError("token_default_ttl_seconds exceeds token_max_ttl_seconds")
         if self.revocation_poll_seconds >= self.token_cache_staleness_seconds:
             raise ValueError("revocation_poll_seconds must be below token_cache_staleness_seconds")
-        if self.audit_webhook_url and not self.audit_webhook_url.startswith(
-            ("https://", "http://")
-        ):
-            raise ValueError("audit_webhook_url must be an http:// or https:// URL")
-        if self.audit_webhook_url and self.audit_webhook_secret is None:
-            # An unsigned announcement could be forged by anyone who can reach the receiver.
-            raise ValueError("audit_webhook_url needs audit_webhook_secret")
+        for name in ("audit", "anomaly"):
+            url = getattr(self, f"{name}_webhook_url")
+            if url and not url.startswith(("https://", "http://")):
+                raise ValueError(f"{name}_webhook_url must be an http:// or https:// URL")
+            if url and getattr(self, f"{name}_webhook_secret") is None:
+                # An unsigned announcement could be forged by anyone who can reach the receiver.
+                raise ValueError(f"{name}_webhook_url needs {name}_webhook_secret")
         return self
 
     @property

@@ -18,6 +18,8 @@ The handler in `controlplane.http.errors` renders `{"error", "detail", "request_
 from collections.abc import Mapping
 from typing import Any
 
+from controlplane.auth.principal import TokenGrant
+
 
 class GatehouseError(Exception):
     status_code = 500
@@ -53,9 +55,13 @@ class Unauthenticated(GatehouseError):
     # Missing, malformed, expired, revoked and unknown credentials must be indistinguishable.
     PUBLIC_MESSAGE = "missing or invalid credentials"
 
-    def __init__(self, reason: str = "invalid") -> None:
+    def __init__(self, reason: str = "invalid", grant: TokenGrant | None = None) -> None:
         super().__init__(self.PUBLIC_MESSAGE, headers={"WWW-Authenticate": "Bearer"})
-        self.reason = reason  # kept for metrics and the audit trail, never rendered
+        # Both kept for metrics and the access log only, never rendered: why the credential was
+        # refused, and, when it was a real token that is no longer usable (revoked, suspended,
+        # expired, spent), whose it was.
+        self.reason = reason
+        self.grant = grant
 
 
 class Forbidden(GatehouseError):

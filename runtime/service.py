@@ -9,6 +9,7 @@ when the run lives in this process, else written to the run's row, which the pro
 the run polls (the runtime may run several worker processes).
 """
 
+import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -42,13 +43,27 @@ async def in_transaction(
     factory: Callable[[], Session], work: Callable[[Session], T], *, read_only: bool = False
 ) -> T:
     """The boundary for the runtime's database work: one short transaction, in the threadpool
-    so the event loop never waits on the database."""
+    so the event loop never waits on the database.
+
+    A transaction, once asked for, is seen through even when the caller is cancelled: a thread
+    cannot be interrupted, so a cancellation that returned at once would leave it running
+    while the caller moves on. A run cancelled while its tool-wait row was being written would
+    then write its final row concurrently, and whichever committed last would win (a
+    duplicate-key failure, or a run left `awaiting_tools` for good). The cancellation is
+    delivered once the transaction has ended."""
 
     def run() -> T:
         with transaction(factory, read_only=read_only) as session:
             return work(session)
 
-    return await run_in_threadpool(run)
+    task = asyncio.ensure_future(run_in_threadpool(run))
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        await asyncio.wait({task})
+        if not task.cancelled():
+            task.exception()  # retrieved: the caller is gone, and its cancellation wins
+        raise
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from controlplane.tokens.format import TOKEN_PATTERN, is_well_formed
 
 LEAK_CHECK_PATH = "/v1/tokens/leak-check"
 BATCH_SIZE = 100
-STATUSES = frozenset({"live", "revoked", "expired", "unknown"})
+STATUSES = frozenset({"live", "revoked", "suspended", "expired", "unknown"})
 TIMEOUT_SECONDS = 30.0
 
 

@@ -6,6 +6,7 @@ from controlplane.cli import (
     access_log,
     account,
     agent_runtime,  # noqa: F401 - registers `agents configure` and `agents runtime`
+    anomaly,
     audit,
     audits,
     identity,
@@ -29,6 +30,7 @@ app.command()(local.serve)
 app.add_typer(local.db_app, name="db")
 app.add_typer(local.keys_app, name="keys")
 app.add_typer(access_log.access_log_app, name="access-log")
+app.add_typer(anomaly.anomaly_app, name="anomaly")
 # `runtime serve` and `runtime schema` run here; `runtime status` asks the server.
 app.add_typer(runtime.runtime_app, name="runtime")
 app.add_typer(slo.slo_app, name="slo")

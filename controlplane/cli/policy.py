@@ -21,16 +21,17 @@ from controlplane.cli.client import (
     resolve_workspace,
 )
 from controlplane.cli.output import emit_json, fail, note, show
-from controlplane.policies.schemas import PolicyRules, Upstream
+from controlplane.policies.schemas import EffectivePolicyOut, PolicyRules, Upstream
 
 policy_app = typer.Typer(
     help="Proxy policy: the workspace default and per-agent overrides.", no_args_is_help=True
 )
 
-# The schema's field order is the API's rule order; the CLI shows them the same way.
+# The schema's field order is the API's rule order; the CLI shows them the same way. RULES also
+# holds the workspace settings (anomaly_auto_suspend), which the effective policy does not.
 RULES = tuple(PolicyRules.model_fields)
 POLICY_FIELDS = ["workspace_id", "agent_id", *RULES, "created_at", "updated_at"]
-EFFECTIVE_FIELDS = ["workspace_id", "agent_id", *RULES]
+EFFECTIVE_FIELDS = list(EffectivePolicyOut.model_fields)
 LIST_COLUMNS = ["policy", *RULES, "updated_at"]
 
 AgentOption = Annotated[
@@ -127,6 +128,15 @@ def policy_set(
         list[str] | None,
         typer.Option("--cidr", help="Only accept requests from this network; repeatable."),
     ] = None,
+    anomaly_auto_suspend: Annotated[
+        bool | None,
+        typer.Option(
+            "--anomaly-auto-suspend/--no-anomaly-auto-suspend",
+            help="Workspace policy only: let a critical anomaly alert suspend the token it is "
+            "about. Off unless given.",
+            show_default=False,
+        ),
+    ] = None,
     merge: Annotated[
         bool,
         typer.Option("--merge", help="Keep the stored rules and change only the ones given."),
@@ -152,6 +162,7 @@ def policy_set(
         "max_body_bytes": max_body_bytes,
         "max_streams_per_token": max_streams_per_token,
         "cidrs": cidr or None,
+        "anomaly_auto_suspend": anomaly_auto_suspend,
     }
     removed = [_rule(name) for name in unset or []]
     if removed and not merge:

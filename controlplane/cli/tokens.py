@@ -1,4 +1,4 @@
-"""Remote commands for scoped tokens: `tokens issue|list|show|revoke|rotate`.
+"""Remote commands for scoped tokens: `tokens issue|list|show|revoke|suspend|resume|rotate`.
 
 A token's secret is printed where it is issued (issue, rotate) and nowhere else: on stdout and
 alone there, so `TOKEN=$(gatehouse tokens issue …)` captures just the secret; the warning and
@@ -36,6 +36,7 @@ TOKEN_COLUMNS = [
     "use_count",
     "last_used_at",
     "revoked_at",
+    "suspended_at",
 ]
 ISSUED_COLUMNS = ("accessor", "scopes", "agent_id", "expires_at")
 _DURATION = re.compile(r"(\d+)([smhdw]?)")
@@ -70,6 +71,16 @@ def _print_issued(issued: Json, as_json: bool) -> None:
     secret_once("token", issued["token"])
     # On stderr, so that stdout carries the secret alone.
     table([cells(issued)], ISSUED_COLUMNS, to=errors)
+
+
+def _print_accessors(outcome: Json, key: str, as_json: bool, nothing: str) -> None:
+    """The accessors a revoke, suspend or resume acted on, one per row; or why there are none."""
+    if as_json:
+        emit_json(outcome)
+    elif outcome[key]:
+        show([{key: item} for item in outcome[key]], as_json=False, columns=[key])
+    else:
+        errors.print(nothing, highlight=False, markup=False)
 
 
 @tokens_app.command("issue")
@@ -162,16 +173,30 @@ def tokens_revoke(
     """Revoke a token and every token descended from it."""
     with connect() as api:
         revoked = api.post(f"{_token_path(accessor)}/revoke", {"reason": reason})
-    if as_json:
-        emit_json(revoked)
-    elif revoked["revoked"]:
-        show([{"revoked": item} for item in revoked["revoked"]], as_json=False, columns=["revoked"])
-    else:
-        errors.print(
-            f"nothing revoked: {accessor} and its descendants were already inactive",
-            highlight=False,
-            markup=False,
-        )
+    nothing = f"nothing revoked: {accessor} and its descendants were already inactive"
+    _print_accessors(revoked, "revoked", as_json, nothing)
+
+
+@tokens_app.command("suspend")
+def tokens_suspend(
+    accessor: AccessorArgument,
+    reason: Annotated[
+        str, typer.Option("--reason", help="Why (required); kept on the token and in the trail.")
+    ],
+    as_json: JsonFlag = False,
+) -> None:
+    """Stop a token and its live descendants authenticating, until `tokens resume`."""
+    with connect() as api:
+        suspended = api.post(f"{_token_path(accessor)}/suspend", {"reason": reason})
+    _print_accessors(suspended, "suspended", as_json, f"nothing suspended: {accessor}")
+
+
+@tokens_app.command("resume")
+def tokens_resume(accessor: AccessorArgument, as_json: JsonFlag = False) -> None:
+    """Lift a suspension: the token and the descendants that suspension suspended."""
+    with connect() as api:
+        resumed = api.post(f"{_token_path(accessor)}/resume")
+    _print_accessors(resumed, "resumed", as_json, f"nothing resumed: {accessor}")
 
 
 @tokens_app.command("rotate")

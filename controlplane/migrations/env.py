@@ -5,6 +5,7 @@ from sqlalchemy import Connection, text
 
 from controlplane.access_log import models as _access_log_models  # noqa: F401 - registers tables
 from controlplane.agent_runtime import models as _agent_runtime_models  # noqa: F401 - registers tables
+from controlplane.anomaly import models as _anomaly_models  # noqa: F401 - registers tables
 from controlplane.audit_events import models as _audit_models  # noqa: F401 - registers tables
 from controlplane.audit_runs import models as _audit_run_models  # noqa: F401 - registers tables
 from controlplane.db import Base

@@ -25,6 +25,9 @@ RULES = (
     "max_streams_per_token",
     "cidrs",
 )
+# What the workspace policy also carries besides its rules: settings for other features, never
+# merged into the effective policy, and refused on an agent's override.
+WORKSPACE_SETTINGS = ("anomaly_auto_suspend",)
 # Rate limits count in fixed windows of one minute, numbered from the Unix epoch.
 WINDOW_SECONDS = 60
 

@@ -6,7 +6,7 @@ changes and the workspace default fills in the rest (see `engine.merge`).
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, text
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from controlplane.db import Base
@@ -49,6 +49,9 @@ class ProxyPolicy(Base):
     max_body_bytes: Mapped[int | None] = mapped_column(Integer)
     max_streams_per_token: Mapped[int | None] = mapped_column(Integer)
     cidrs: Mapped[list[str] | None] = mapped_column(JSON)
+    # Not a proxy rule: the workspace's consent to anomaly detection suspending its tokens.
+    # Workspace policy only; NULL (a row written before the column existed) reads as false.
+    anomaly_auto_suspend: Mapped[bool | None] = mapped_column(Boolean)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 

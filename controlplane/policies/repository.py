@@ -38,6 +38,15 @@ def default_and_override(
     return default, override
 
 
+def auto_suspend_setting(session: Session, workspace_id: str) -> bool | None:
+    """The workspace policy's `anomaly_auto_suspend`; None without a workspace policy."""
+    return session.scalars(
+        select(ProxyPolicy.anomaly_auto_suspend).where(
+            ProxyPolicy.workspace_id == workspace_id, ProxyPolicy.agent_id.is_(None)
+        )
+    ).one_or_none()
+
+
 def list_overrides(session: Session, workspace_id: str) -> Sequence[ProxyPolicy]:
     return session.scalars(
         select(ProxyPolicy)

@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from controlplane.kit.schemas import Networks, RequestModel, ResponseModel
 
@@ -28,6 +28,9 @@ class PolicyRules(RequestModel):
     max_body_bytes: Annotated[int, Field(ge=1, le=2**31 - 1)] | None = None
     max_streams_per_token: Annotated[int, Field(ge=1, le=100_000)] | None = None
     cidrs: Annotated[Networks, Field(min_length=1)] | None = None
+    # Not a proxy rule: whether anomaly detection may suspend this workspace's tokens by itself
+    # (a critical alert about one token). Workspace policy only; an agent's override refuses true.
+    anomaly_auto_suspend: bool = False
 
 
 class EffectivePolicyOut(ResponseModel):
@@ -50,5 +53,12 @@ class EffectivePolicyOut(ResponseModel):
 class PolicyOut(EffectivePolicyOut):
     """One stored policy; never set yet, it shows no rules and no timestamps."""
 
+    anomaly_auto_suspend: bool
     created_at: datetime | None
     updated_at: datetime | None
+
+    @field_validator("anomaly_auto_suspend", mode="before")
+    @classmethod
+    def _unset_is_off(cls, value: object) -> object:
+        # NULL: a policy never set, an agent's override, or a row older than the setting.
+        return False if value is None else value

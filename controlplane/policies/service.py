@@ -87,6 +87,10 @@ def set_policy(
         for field in sorted(WORKSPACE_ONLY):
             if getattr(rules, field) is not None:
                 raise _invalid(field, "a workspace limit; set it on the workspace policy")
+        if rules.anomaly_auto_suspend:
+            raise _invalid(
+                "anomaly_auto_suspend", "a workspace setting; set it on the workspace policy"
+            )
     ceiling = ctx.app.settings.proxy_max_body_bytes
     if rules.max_body_bytes is not None and rules.max_body_bytes > ceiling:
         raise _invalid("max_body_bytes", f"at most {ceiling} (GATEHOUSE_PROXY_MAX_BODY_BYTES)")
@@ -98,6 +102,7 @@ def set_policy(
         )
     for rule in RULES:
         setattr(row, rule, getattr(rules, rule))
+    row.anomaly_auto_suspend = rules.anomaly_auto_suspend if agent_id is None else None
     row.updated_at = now
     repository.add(ctx.session, row)
     _changed(ctx)
@@ -107,7 +112,8 @@ def set_policy(
         target_type="proxy_policy",
         target_id=row.id,
         workspace_id=workspace_id,
-        details={"agent_id": agent_id, **rules.model_dump(exclude_none=True)},
+        # What is now set: rules left out are removed, and the opt-in left out is off.
+        details={"agent_id": agent_id, **rules.model_dump(exclude_defaults=True)},
     )
     return row
 
@@ -132,6 +138,12 @@ def delete_policy(ctx: Ctx, workspace_id: str, agent_id: str | None) -> None:
 def effective_policy(ctx: Ctx, workspace_id: str, agent_id: str | None) -> EffectivePolicy:
     identity.workspace_or_agent_for(ctx, workspace_id, agent_id, Scope.POLICY_READ)
     return load_effective(ctx.session, workspace_id, agent_id)
+
+
+def auto_suspend_enabled(session: Session, workspace_id: str) -> bool:
+    """Whether the workspace's policy lets anomaly detection suspend its tokens by itself. No
+    principal: anomaly detection calls this from its job, inside its own transaction."""
+    return bool(repository.auto_suspend_setting(session, workspace_id))
 
 
 # --- the proxy --------------------------------------------------------------------------

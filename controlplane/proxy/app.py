@@ -286,8 +286,16 @@ class ProxyApp:
 
 
 def _log_denial(container: Container, exchange: Exchange, error: GatehouseError) -> GatehouseError:
-    """Denials are recorded too. If even that cannot be spooled, the answer becomes the 503."""
-    record = exchange.record("deny", reason=error.code)
+    """Denials are recorded too. If even that cannot be spooled, the answer becomes the 503.
+
+    A refused credential is recorded with why (`unauthenticated:revoked`, `:unknown`, …) and,
+    when it was a real token, whose; the caller's answer is the same 401 whatever the cause."""
+    if isinstance(error, Unauthenticated):
+        record = exchange.record(
+            "deny", reason=f"unauthenticated:{error.reason}", refused=error.grant
+        )
+    else:
+        record = exchange.record("deny", reason=error.code)
     try:
         container.spool.begin(record)
         container.spool.finish(record)

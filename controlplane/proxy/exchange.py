@@ -42,8 +42,12 @@ class Exchange:
         self.tokens_in, self.tokens_out = usage.tokens_in, usage.tokens_out
         return (usage.tokens_in or 0) + (usage.tokens_out or 0)
 
-    def record(self, decision: Decision, reason: str | None = None) -> AccessRecord:
-        grant = self.grant
+    def record(
+        self, decision: Decision, reason: str | None = None, *, refused: TokenGrant | None = None
+    ) -> AccessRecord:
+        """`refused`: the token a refused credential turned out to be (revoked, suspended, …),
+        named when the request got no grant of its own. Accessors are not secrets."""
+        grant = self.grant or refused
         return AccessRecord(
             ts=self.ts,
             request_id=self.request_id,

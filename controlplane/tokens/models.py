@@ -39,6 +39,11 @@ class Token(Base):
     revoked_at: Mapped[datetime | None]
     revoked_by: Mapped[str | None] = mapped_column(String(40))
     revocation_reason: Mapped[str | None] = mapped_column(Text)
+    # A suspended token does not authenticate until it is resumed. Suspending a token suspends
+    # its live subtree with the same time and actor, which is how resuming finds exactly those.
+    suspended_at: Mapped[datetime | None]
+    suspended_by: Mapped[str | None] = mapped_column(String(40))
+    suspension_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class TokenSecret(Base):

@@ -24,22 +24,6 @@ def get(session: Session, token_id: str, *, lock: bool = False) -> Token | None:
     return session.scalars(query).one_or_none()
 
 
-def find_live_by_secret(
-    session: Session, digest: str, now: datetime
-) -> tuple[Token, TokenSecret] | None:
-    row = session.execute(
-        select(Token, TokenSecret)
-        .join(TokenSecret, TokenSecret.token_id == Token.id)
-        .where(
-            TokenSecret.secret_hmac == digest,
-            Token.revoked_at.is_(None),
-            Token.expires_at > now,
-            or_(TokenSecret.valid_until.is_(None), TokenSecret.valid_until > now),
-        )
-    ).one_or_none()
-    return None if row is None else (row[0], row[1])
-
-
 def find_by_secrets(
     session: Session, digests: Collection[str]
 ) -> dict[str, tuple[Token, TokenSecret]]:
@@ -55,14 +39,6 @@ def find_by_secrets(
     return {secret.secret_hmac: (token, secret) for token, secret in rows}
 
 
-def find_live_by_id(session: Session, token_id: str, now: datetime) -> Token | None:
-    return session.scalars(
-        select(Token).where(
-            Token.id == token_id, Token.revoked_at.is_(None), Token.expires_at > now
-        )
-    ).one_or_none()
-
-
 @dataclass(frozen=True)
 class LiveToken:
     accessor: str
@@ -76,7 +52,8 @@ class LiveToken:
 
 def list_live(session: Session, now: datetime) -> list[LiveToken]:
     """Every token of the instance, in every workspace, that can still authenticate (not
-    revoked, not expired), by accessor, with when its newest secret was issued."""
+    revoked, not expired), by accessor, with when its newest secret was issued. Suspended
+    tokens are included: resuming one brings it back as it was."""
     newest = (
         select(TokenSecret.token_id, func.max(TokenSecret.created_at).label("issued_at"))
         .group_by(TokenSecret.token_id)
@@ -165,6 +142,58 @@ def revoke(
     return sorted(row[1] for row in live)
 
 
+def suspend(
+    session: Session, token_ids: Sequence[str], *, now: datetime, by: str, reason: str
+) -> list[str]:
+    """Suspend the tokens among `token_ids` that are neither revoked nor suspended already (a
+    token suspended earlier keeps its own suspension); return their accessors."""
+    if not token_ids:
+        return []
+    active = session.execute(
+        select(Token.id, Token.accessor).where(
+            Token.id.in_(token_ids), Token.revoked_at.is_(None), Token.suspended_at.is_(None)
+        )
+    ).all()
+    if not active:
+        return []
+    session.execute(
+        update(Token)
+        .where(
+            Token.id.in_([row[0] for row in active]),
+            Token.revoked_at.is_(None),
+            Token.suspended_at.is_(None),
+        )
+        .values(suspended_at=now, suspended_by=by, suspension_reason=reason)
+        .execution_options(synchronize_session="fetch")
+    )
+    return sorted(row[1] for row in active)
+
+
+def resume(
+    session: Session, token_ids: Sequence[str], *, suspended_at: datetime, suspended_by: str
+) -> list[str]:
+    """Lift the one suspension, identified by its time and actor, from the tokens among
+    `token_ids` that it suspended and that were not revoked since; return their accessors."""
+    if not token_ids:
+        return []
+    matching = (
+        Token.id.in_(token_ids),
+        Token.revoked_at.is_(None),
+        Token.suspended_at == suspended_at,
+        Token.suspended_by == suspended_by,
+    )
+    rows = session.execute(select(Token.id, Token.accessor).where(*matching)).all()
+    if not rows:
+        return []
+    session.execute(
+        update(Token)
+        .where(*matching)
+        .values(suspended_at=None, suspended_by=None, suspension_reason=None)
+        .execution_options(synchronize_session="fetch")
+    )
+    return sorted(row[1] for row in rows)
+
+
 def ids_created_by(session: Session, user_id: str, workspace_id: str | None) -> list[str]:
     query = select(Token.id).where(Token.user_id == user_id, Token.revoked_at.is_(None))
     if workspace_id is not None:
@@ -187,6 +216,7 @@ def consume_use(connection: Connection, token_id: str) -> bool:
         .where(
             Token.id == token_id,
             Token.revoked_at.is_(None),
+            Token.suspended_at.is_(None),
             Token.use_limit.is_not(None),
             Token.use_count < Token.use_limit,
         )

@@ -16,9 +16,12 @@ from controlplane.tokens.schemas import (
     TokenCreate,
     TokenIssued,
     TokenOut,
+    TokenResumed,
     TokenRevoke,
     TokenRevoked,
     TokenRotate,
+    TokenSuspend,
+    TokenSuspended,
 )
 
 router = APIRouter(prefix="/v1", tags=["tokens"])
@@ -65,6 +68,18 @@ def get_token(accessor: str, ctx: TokensRead) -> TokenOut:
 def revoke_token(accessor: str, ctx: TokensWrite, body: TokenRevoke | None = None) -> TokenRevoked:
     revoked = service.revoke(ctx, accessor, body.reason if body else "")
     return TokenRevoked(accessor=accessor, revoked=revoked)
+
+
+@router.post("/tokens/{accessor}/suspend", response_model=TokenSuspended)
+def suspend_token(accessor: str, body: TokenSuspend, ctx: TokensWrite) -> TokenSuspended:
+    """Stop the token and its live descendants authenticating, until resumed."""
+    return TokenSuspended(accessor=accessor, suspended=service.suspend(ctx, accessor, body.reason))
+
+
+@router.post("/tokens/{accessor}/resume", response_model=TokenResumed)
+def resume_token(accessor: str, ctx: TokensWrite) -> TokenResumed:
+    """Undo a suspension: the token and the descendants that suspension suspended."""
+    return TokenResumed(accessor=accessor, resumed=service.resume(ctx, accessor))
 
 
 @router.post("/tokens/{accessor}/rotate", response_model=TokenIssued)

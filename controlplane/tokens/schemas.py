@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 from pydantic import ConfigDict, Field
 
 from controlplane.kit.schemas import Description, Networks, RequestModel, ResponseModel
+from controlplane.tokens.state import TokenState
 
 
 class TokenCreate(RequestModel):
@@ -26,6 +27,10 @@ class TokenRevoke(RequestModel):
     reason: Annotated[str, Field(max_length=500)] = ""
 
 
+class TokenSuspend(RequestModel):
+    reason: Annotated[str, Field(min_length=1, max_length=500)]
+
+
 class TokenOut(ResponseModel):
     accessor: str
     workspace_id: str | None
@@ -44,6 +49,9 @@ class TokenOut(ResponseModel):
     revoked_at: datetime | None
     revoked_by: str | None
     revocation_reason: str | None
+    suspended_at: datetime | None
+    suspended_by: str | None
+    suspension_reason: str | None
 
 
 class TokenIssued(TokenOut):
@@ -55,7 +63,22 @@ class TokenRevoked(ResponseModel):
     revoked: list[str] = Field(description="Accessors revoked: the token and its descendants.")
 
 
-LeakStatus = Literal["live", "revoked", "expired", "unknown"]
+class TokenSuspended(ResponseModel):
+    accessor: str
+    suspended: list[str] = Field(
+        description="Accessors suspended: the token first, then its live descendants."
+    )
+
+
+class TokenResumed(ResponseModel):
+    accessor: str
+    resumed: list[str] = Field(
+        description="Accessors resumed: the token first, then the descendants its suspension "
+        "suspended."
+    )
+
+
+LeakStatus = TokenState | Literal["unknown"]
 
 
 class LeakCheck(RequestModel):

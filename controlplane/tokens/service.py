@@ -1,4 +1,5 @@
-"""Token rules: issue within the creator's reach, rotate with overlap, revoke whole trees."""
+"""Token rules: issue within the creator's reach, rotate with overlap, revoke whole trees,
+suspend whole trees and resume exactly what a suspension suspended."""
 
 import hashlib
 from collections.abc import Sequence
@@ -24,6 +25,7 @@ from controlplane.tokens.format import (
 )
 from controlplane.tokens.models import Token, TokenSecret
 from controlplane.tokens.schemas import LeakResult, LeakStatus, TokenCreate
+from controlplane.tokens.state import token_state
 from controlplane.tokens.verifier import networks_within
 
 
@@ -91,8 +93,8 @@ def _parent_for(
             raise NotFound("token not found")
     else:
         return None
-    if parent is None or parent.revoked_at is not None or parent.expires_at <= utcnow():
-        raise Conflict("the parent token is revoked or expired", code="parent_inactive")
+    if parent is None or token_state(parent, None, utcnow()) != "live":
+        raise Conflict("the parent token is revoked, suspended or expired", code="parent_inactive")
     return parent
 
 
@@ -226,6 +228,103 @@ def revoke_created_by(ctx: Ctx, user_id: str, workspace_id: str | None, reason: 
     return _revoke_tree(ctx, repository.ids_created_by(ctx.session, user_id, workspace_id), reason)
 
 
+def suspend(ctx: Ctx, accessor: str, reason: str) -> list[str]:
+    """Suspend the token and every live descendant, at any depth, in this transaction: a
+    suspended token does not authenticate, as if revoked, until it is resumed. A descendant
+    already suspended keeps its own suspension. Returns the accessors suspended, the token's
+    own first."""
+    root = _visible_token(ctx, accessor, Scope.TOKENS_WRITE, lock=True)
+    _assert_within_reach(ctx, root)
+    state = token_state(root, None, utcnow())
+    if state == "suspended":
+        raise Conflict(
+            f"the token is already suspended (since {root.suspended_at:%Y-%m-%d %H:%M:%S} UTC)",
+            code="already_suspended",
+        )
+    if state != "live":
+        raise Conflict(f"a {state} token cannot be suspended", code="token_inactive")
+    suspended = _suspend_tree(ctx, root, reason, by=ctx.require_principal().actor_id)
+    audit.record(
+        ctx,
+        "token.suspend",
+        target_type="token",
+        target_id=root.accessor,
+        workspace_id=root.workspace_id,
+        details={"reason": reason, "suspended": suspended},
+    )
+    return suspended
+
+
+def suspend_automatically(ctx: Ctx, accessor: str, reason: str, *, actor_id: str) -> list[str]:
+    """`suspend` for a background job (no principal), inside the job's transaction. A token
+    that is unknown, revoked, expired or already suspended is left alone: returns []."""
+    root = repository.get_by_accessor(ctx.session, accessor, lock=True)
+    if root is None or token_state(root, None, utcnow()) != "live":
+        return []
+    suspended = _suspend_tree(ctx, root, reason, by=actor_id)
+    audit.record(
+        ctx,
+        "token.suspend",
+        target_type="token",
+        target_id=root.accessor,
+        workspace_id=root.workspace_id,
+        details={"reason": reason, "suspended": suspended},
+        actor_type="system",
+        actor_id=actor_id,
+    )
+    return suspended
+
+
+def _suspend_tree(ctx: Ctx, root: Token, reason: str, *, by: str) -> list[str]:
+    # One timestamp and actor for the whole tree: resuming matches on both.
+    suspended = repository.suspend(
+        ctx.session,
+        repository.subtree_ids(ctx.session, [root.id]),
+        now=utcnow(),
+        by=by[:40],
+        reason=reason,
+    )
+    if suspended:
+        _changed_tokens(ctx)
+    return _root_first(root.accessor, suspended)
+
+
+def resume(ctx: Ctx, accessor: str) -> list[str]:
+    """Lift the token's suspension from it and from the descendants that same suspension
+    suspended (not from one suspended separately, nor one revoked since). Returns the
+    accessors resumed, the token's own first."""
+    root = _visible_token(ctx, accessor, Scope.TOKENS_WRITE, lock=True)
+    _assert_within_reach(ctx, root)
+    if root.suspended_at is None or root.suspended_by is None:
+        raise Conflict("the token is not suspended", code="not_suspended")
+    if root.revoked_at is not None:
+        raise Conflict("a revoked token cannot be resumed", code="token_inactive")
+    resumed = repository.resume(
+        ctx.session,
+        repository.subtree_ids(ctx.session, [root.id]),
+        suspended_at=root.suspended_at,
+        suspended_by=root.suspended_by,
+    )
+    _changed_tokens(ctx)
+    resumed = _root_first(root.accessor, resumed)
+    audit.record(
+        ctx,
+        "token.resume",
+        target_type="token",
+        target_id=root.accessor,
+        workspace_id=root.workspace_id,
+        details={"resumed": resumed},
+    )
+    return resumed
+
+
+def _root_first(root: str, accessors: list[str]) -> list[str]:
+    """The token acted on first, so that `[0]` names the one to resume; the rest sorted."""
+    if root not in accessors:
+        return accessors
+    return [root, *(accessor for accessor in accessors if accessor != root)]
+
+
 def _assert_within_reach(ctx: Ctx, token: Token) -> None:
     """A workspace token acts only on itself and its descendants, as for issuing: their scopes,
     expiry, networks and agent binding all lie within its own."""
@@ -280,8 +379,9 @@ LEAK_REASON = "leaked: reported by secret scan"
 
 
 def check_leaked(ctx: Ctx, presented: Sequence[str], *, revoke: bool) -> list[LeakResult]:
-    """What each presented token is (live, revoked, expired, unknown) and, with `revoke`, revoke
-    the live ones with their trees, as `revoke` does.
+    """What each presented token is (live, revoked, suspended, expired, unknown) and, with
+    `revoke`, revoke the live and the suspended ones with their trees, as `revoke` does: a
+    leaked secret must not come back to life when its token is resumed.
 
     Holding a token is the authority here, as with GitHub's credential-revocation API: whoever
     found a leaked token may learn its accessor and kill it, but never anything more. Strings
@@ -294,9 +394,9 @@ def check_leaked(ctx: Ctx, presented: Sequence[str], *, revoke: bool) -> list[Le
     for raw in presented:
         row = found.get(digests.get(raw, ""))
         token = row[0] if row is not None else None
-        status: LeakStatus = "unknown" if row is None else _leak_status(*row, now)
+        status: LeakStatus = "unknown" if row is None else token_state(*row, now)
         revoked_now = False
-        if revoke and token is not None and status == "live":
+        if revoke and token is not None and status in ("live", "suspended"):
             _revoke_leaked(ctx, token)
             status, revoked_now = "revoked", True
         results.append(
@@ -308,15 +408,6 @@ def check_leaked(ctx: Ctx, presented: Sequence[str], *, revoke: bool) -> list[Le
             )
         )
     return results
-
-
-def _leak_status(token: Token, secret: TokenSecret, now: datetime) -> LeakStatus:
-    if token.revoked_at is not None:
-        return "revoked"
-    # A secret retired by rotation no longer authenticates, even while its token lives on.
-    if token.expires_at <= now or (secret.valid_until is not None and secret.valid_until <= now):
-        return "expired"
-    return "live"
 
 
 def _revoke_leaked(ctx: Ctx, token: Token) -> None:

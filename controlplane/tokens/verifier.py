@@ -1,7 +1,10 @@
 """Turns a presented scoped token into a TokenGrant. This is the hot path of every request.
 
 Order matters: the format and checksum are checked before anything else, so garbage never
-reaches the database; then the cache; only a miss costs one indexed query.
+reaches the database; then the cache; only a miss costs one indexed query, which finds the
+token in any state so that a refusal can say why (`Unauthenticated.reason`) and whose token it
+was (`Unauthenticated.grant`) to the access log. The caller's answer is the same whatever the
+reason.
 """
 
 import ipaddress
@@ -20,6 +23,7 @@ from controlplane.observability import CACHE_HITS, CACHE_MISSES
 from controlplane.tokens import repository
 from controlplane.tokens.format import is_well_formed, secret_hmac
 from controlplane.tokens.models import Token, TokenSecret
+from controlplane.tokens.state import token_state
 from controlplane.tokens.usage import UsageTracker
 
 # Delegated grants share the token cache (and its revocation epoch) under keys no HMAC digest
@@ -87,7 +91,7 @@ class TokenVerifier:
             CACHE_HITS.inc()
         self._admit(grant, client_ip)
         if grant.use_limit is not None and not self._consume(grant.token_id):
-            raise Unauthenticated("use_limit_spent")
+            raise Unauthenticated("use_limit_spent", grant)
         return grant
 
     def verify_without_io(self, raw: str, client_ip: str | None) -> TokenGrant | None:
@@ -102,22 +106,25 @@ class TokenVerifier:
 
     def verify_delegated(self, token_id: str) -> TokenGrant:
         """A token a run acts for: still live? The runtime credential proved the rest when the
-        run began; this keeps revocation immediate for the run's model calls too."""
+        run began; this keeps revocation and suspension immediate for the run's model calls."""
         key = _DELEGATED + token_id
         grant = self.cache.get(key)
         if grant is None:
             generation = self.cache.generation
             try:
                 with transaction(self._session_factory, read_only=True) as session:
-                    token = repository.find_live_by_id(session, token_id, utcnow())
-                    grant = None if token is None else grant_from_token(token)
+                    token = repository.get(session, token_id)
             except OperationalError as error:
                 raise ServiceUnavailable("credential store unavailable") from error
-            if grant is None:
-                raise Unauthenticated("unknown_or_revoked")
+            if token is None:
+                raise Unauthenticated("unknown")
+            grant = grant_from_token(token)
+            state = token_state(token, None, utcnow())
+            if state != "live":
+                raise Unauthenticated(state, grant)
             self.cache.put(key, grant, generation)
         if grant.expires_at <= utcnow():
-            raise Unauthenticated("expired")
+            raise Unauthenticated("expired", grant)
         return grant
 
     def delegated_without_io(self, token_id: str) -> TokenGrant | None:
@@ -135,22 +142,26 @@ class TokenVerifier:
         if grant.expires_at <= now or (
             grant.secret_valid_until is not None and grant.secret_valid_until <= now
         ):
-            raise Unauthenticated("expired")
+            raise Unauthenticated("expired", grant)
         if not ip_allowed(grant.cidrs, client_ip):
             raise Forbidden("this token may not be used from this address", code="ip_not_allowed")
         self._usage.touch(grant.token_id, client_ip, now)
 
     def _load(self, digest: str) -> TokenGrant:
+        """One query in any state: a live token is cached; any other is refused with why."""
         generation = self.cache.generation
         try:
             with transaction(self._session_factory, read_only=True) as session:
-                found = repository.find_live_by_secret(session, digest, utcnow())
+                found = repository.find_by_secrets(session, (digest,)).get(digest)
         except OperationalError as error:
             # A database outage is an outage, not a wave of 401s that clients treat as final.
             raise ServiceUnavailable("credential store unavailable") from error
         if found is None:
-            raise Unauthenticated("unknown_or_revoked")
+            raise Unauthenticated("unknown")
         grant = grant_from_rows(*found)
+        state = token_state(*found, utcnow())
+        if state != "live":
+            raise Unauthenticated(state, grant)
         self.cache.put(digest, grant, generation)
         return grant
 

@@ -41,6 +41,7 @@ from controlplane.policies import service as policies
 from controlplane.policies.schemas import PolicyRules
 from controlplane.providers import service as providers
 from controlplane.providers.schemas import ProviderCredentialSet
+from controlplane.tokens import service as tokens
 from controlplane.tokens.format import generate_accessor
 from controlplane.tokens.models import Token
 from tests import factories
@@ -223,6 +224,19 @@ CASES = [
         body={"overlap_seconds": 0},
     ),
     Case(
+        "POST",
+        "/v1/tokens/{accessor}/suspend",
+        expect(200, 403, 404, 403, 404),
+        body={"reason": "matrix"},
+    ),
+    # Another token of A's, suspended, so that resuming it finds something to resume.
+    Case(
+        "POST",
+        "/v1/tokens/{accessor}/resume",
+        expect(200, 403, 404, 403, 404),
+        params={"accessor": "suspended"},
+    ),
+    Case(
         "GET", "/v1/audit-events", expect(200, 403, 404, 403, 404), query={"workspace_id": "{ws}"}
     ),
     Case("GET", "/v1/access-log", expect(200, 403, 404, 403, 404), query={"workspace_id": "{ws}"}),
@@ -347,6 +361,7 @@ class World:
             "run": new_id("aud"),
             "finding": new_id("afd"),
             "suppression": new_id("sup"),
+            "suspended": generate_accessor(),
         }
 
 
@@ -384,6 +399,11 @@ def world(session: Session, container: Container) -> World:
         "openai",
         ProviderCredentialSet(api_key=SecretStr(PROVIDER_KEY_A), agent_id=a.agent.id),
     )
+    # A suspended token of A's, so that resuming one finds something.
+    suspended, _ = factories.token(
+        session, container, a.workspace, a.owner, ["agents:read"], agent_id=a.agent.id
+    )
+    tokens.suspend(owner_ctx, suspended.accessor, "matrix")
     # A's policies, so that reading and deleting them find something.
     policies.set_policy(owner_ctx, a.workspace.id, None, PolicyRules(token_rpm=100))
     policies.set_policy(owner_ctx, a.workspace.id, a.agent.id, PolicyRules(models=["gpt-*"]))
@@ -399,6 +419,7 @@ def world(session: Session, container: Container) -> World:
         "run": run,
         "finding": finding,
         "suppression": suppression,
+        "suspended": suspended.accessor,
     }
     secrets = [
         *ids.values(),

@@ -56,14 +56,28 @@ class Deployment:
         body: dict[str, Any] = response.json()
         return body
 
-    def wait_until_up(self, restarts_at_least: int = 0) -> dict[str, Any]:
+    def wait_until_up(self) -> dict[str, Any]:
+        """Until the runtime is `up`: healthy, and not restarted within the last minute."""
         found: dict[str, Any] = {}
 
         def up() -> bool:
             found.update(self.status())
-            return found["state"] == "up" and found["restarts"] >= restarts_at_least
+            return found["state"] == "up"
 
         wait_for(up, "the runtime to be up")
+        return found
+
+    def wait_until_restarted(self, restarts_at_least: int) -> dict[str, Any]:
+        """Until a restarted runtime answers its health checks. It is `degraded`, not `up`, for
+        a minute after its restart (a recent restart counts against it), so anything but
+        `down` means its new process is serving."""
+        found: dict[str, Any] = {}
+
+        def serving() -> bool:
+            found.update(self.status())
+            return found["restarts"] >= restarts_at_least and found["state"] != "down"
+
+        wait_for(serving, "the restarted runtime to answer its health checks")
         return found
 
     def run(self, agent: str, prompt: str, *tools: str) -> tuple[list[Event], str, int]:

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from controlplane.auth.scopes import Role
 from controlplane.container import Container
+from controlplane.policies import service as policies
 from controlplane.policies.engine import RULES
 from tests import factories
 from tests.controlplane.cli.helpers import Cli, assert_one_line_error
@@ -230,3 +231,35 @@ def test_an_agent_bound_token_cannot_change_policy(
     assert_one_line_error(refused, "(agent_bound)")
     shown = cli.ok("policy", "show", "--agent", "acme-agent", "--json", token=bound)
     assert _rules(shown.stdout) == NO_RULES
+
+
+def test_the_anomaly_auto_suspend_opt_in(
+    cli: Cli, client: httpx.Client, session: Session, container: Container
+) -> None:
+    tenant = _tenant(cli, session, container)
+
+    def opted_in() -> bool:
+        session.expire_all()
+        return policies.auto_suspend_enabled(session, tenant.workspace.id)
+
+    on = json.loads(cli.ok("policy", "set", "--anomaly-auto-suspend", "--json").stdout)
+    assert (on["anomaly_auto_suspend"], _rules(json.dumps(on))) == (True, NO_RULES)
+    assert opted_in()
+    # --merge keeps it while another rule changes; --no-… turns it off.
+    merged = json.loads(cli.ok("policy", "set", "--merge", "--token-rpm", "5", "--json").stdout)
+    assert (merged["anomaly_auto_suspend"], merged["token_rpm"]) == (True, 5)
+    assert "anomaly_auto_suspend" in cli.ok("policy", "show").stdout
+    off = cli.ok("policy", "set", "--merge", "--no-anomaly-auto-suspend", "--json").stdout
+    assert (json.loads(off)["anomaly_auto_suspend"], json.loads(off)["token_rpm"]) == (False, 5)
+    assert not opted_in()
+
+    # An agent's override refuses it, and a --merge of an override still works.
+    refused = cli("policy", "set", "--agent", "acme-agent", "--anomaly-auto-suspend")
+    assert_one_line_error(refused, "anomaly_auto_suspend", "(validation_error)")
+    cli.ok("policy", "set", "--agent", "acme-agent", "--token-rpm", "3")
+    merged_override = cli.ok(
+        "policy", "set", "--merge", "--agent", "acme-agent", "--token-tpm", "9", "--json"
+    ).stdout
+    assert _rules(merged_override) == {**NO_RULES, "token_rpm": 3, "token_tpm": 9}
+    effective = json.loads(cli.ok("policy", "show", "--effective", "--json").stdout)
+    assert "anomaly_auto_suspend" not in effective

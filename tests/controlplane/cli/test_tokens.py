@@ -177,6 +177,54 @@ def test_issue_refusals_are_one_line(cli: Cli, session: Session, container: Cont
     assert_one_line_error(no_agent, "agent ghost not found")
 
 
+def test_suspend_and_resume(
+    cli: Cli, client: httpx.Client, session: Session, container: Container
+) -> None:
+    tenant = factories.tenant(session, container, "acme")
+    session.commit()
+    cli.login("acme-owner")
+    parent = json.loads(cli.ok("tokens", "issue", "-s", "tokens:read", "--json").stdout)
+    child = json.loads(
+        cli.ok(
+            "tokens", "issue", "-s", "tokens:read", "--parent", parent["accessor"], "--json"
+        ).stdout
+    )
+    family = sorted([parent["accessor"], child["accessor"]])
+
+    missing_reason = cli("tokens", "suspend", parent["accessor"])
+    assert missing_reason.exit_code == 2  # typer's usage error: --reason is required
+    suspended = json.loads(
+        cli.ok(
+            "tokens", "suspend", parent["accessor"], "--reason", "investigating", "--json"
+        ).stdout
+    )
+    assert suspended == {
+        "accessor": parent["accessor"],
+        "suspended": [parent["accessor"], child["accessor"]],
+    }
+    for raw in (parent["token"], child["token"]):
+        assert client.get("/v1/me", headers={"Authorization": f"Bearer {raw}"}).status_code == 401
+
+    shown = json.loads(cli.ok("tokens", "show", child["accessor"], "--json").stdout)
+    assert (shown["suspended_by"], shown["suspension_reason"]) == (tenant.owner.id, "investigating")
+    table = cli.ok("tokens", "show", child["accessor"]).stdout
+    assert "suspension_reason" in table
+    assert "investigating" in table
+    listed = cli.ok("tokens", "list").stdout
+    assert "suspended_at" in listed
+    again = cli("tokens", "suspend", parent["accessor"], "--reason", "twice")
+    assert_one_line_error(again, "already suspended", "(already_suspended)")
+
+    resumed = cli.ok("tokens", "resume", parent["accessor"])
+    assert sorted(ACCESSOR_PATTERN.findall(resumed.stdout)) == family
+    for raw in (parent["token"], child["token"]):
+        assert client.get("/v1/me", headers={"Authorization": f"Bearer {raw}"}).status_code == 200
+    not_suspended = cli("tokens", "resume", parent["accessor"])
+    assert_one_line_error(not_suspended, "(not_suspended)")
+    pasted_secret = cli("tokens", "resume", parent["token"])
+    assert_one_line_error(pasted_secret, "a token's secret, not its accessor")
+
+
 @pytest.mark.parametrize(
     ("text", "seconds"),
     [

@@ -7,6 +7,7 @@ import pytest
 from controlplane.policies.engine import (
     RULES,
     WORKSPACE_ONLY,
+    WORKSPACE_SETTINGS,
     EffectivePolicy,
     merge,
     window_of,
@@ -23,8 +24,8 @@ def row(agent_id: str | None = None, **rules: Any) -> ProxyPolicy:
 
 
 def test_the_rule_order_is_the_schemas() -> None:
-    # The CLI and the API both list the rules in this one order.
-    assert tuple(PolicyRules.model_fields) == RULES
+    # The CLI and the API both list the rules in this one order, then the workspace settings.
+    assert tuple(PolicyRules.model_fields) == RULES + WORKSPACE_SETTINGS
 
 
 def test_no_policy_has_no_rules() -> None:

@@ -58,6 +58,7 @@ def test_a_policy_never_set_has_no_rules_and_no_timestamps(
         "workspace_id": ws,
         "agent_id": None,
         **NO_RULES,
+        "anomaly_auto_suspend": False,
         "created_at": None,
         "updated_at": None,
     }

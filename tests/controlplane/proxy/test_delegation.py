@@ -93,6 +93,31 @@ def test_revoking_the_token_stops_its_runs_model_calls_at_once(
     assert (refused.status_code, refused.json()["error"]) == (401, "unauthenticated")
 
 
+def test_suspending_the_token_stops_its_runs_model_calls_until_it_is_resumed(
+    proxied: Proxied, fronting: Container, client: httpx.Client, fake: FakeProvider
+) -> None:
+    accessor = proxied.tenant.agent_token_accessor
+    minted = _delegated(fronting, proxied)
+    assert _chat(proxied, minted).status_code == 200
+    suspended = client.post(
+        f"/v1/tokens/{accessor}/suspend",
+        json={"reason": "investigating"},
+        headers=proxied.owner_headers,
+    )
+    assert suspended.status_code == 200, suspended.text
+    refused = _chat(proxied, minted)
+    assert (refused.status_code, refused.json()["error"]) == (401, "unauthenticated")
+
+    fronting.flusher.flush()
+    records = client.get("/v1/access-log", headers=proxied.owner_headers).json()["items"]
+    [record] = [r for r in records if r["request_id"] == refused.headers["x-request-id"]]
+    assert (record["reason"], record["token_accessor"]) == ("unauthenticated:suspended", accessor)
+
+    resumed = client.post(f"/v1/tokens/{accessor}/resume", headers=proxied.owner_headers)
+    assert resumed.status_code == 200, resumed.text
+    assert _chat(proxied, minted).status_code == 200
+
+
 def test_credentials_that_are_not_the_proxys_own_are_refused(
     proxied: Proxied, fronting: Container, fake: FakeProvider
 ) -> None:

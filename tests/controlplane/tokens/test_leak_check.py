@@ -150,6 +150,31 @@ def test_revoke_kills_live_tokens_and_their_trees_at_once(
     assert (again[0]["status"], again[0]["revoked_now"]) == ("revoked", False)
 
 
+def test_a_suspended_token_is_reported_and_revoke_makes_it_final(
+    client: httpx.Client,
+    session: Session,
+    container: Container,
+    tenants: tuple[factories.Tenant, factories.Tenant],
+) -> None:
+    a, b = tenants
+    owner = factories.user_ctx(session, container, a.owner)
+    tokens.suspend(owner, a.agent_token_accessor, "investigating")
+    session.commit()
+
+    [checked] = _check(client, b.agent_token, [a.agent_token])
+    assert (checked["status"], checked["accessor"], checked["revoked_now"]) == (
+        "suspended",
+        a.agent_token_accessor,
+        False,
+    )
+    # A leaked secret must not come back with a resume: revoking takes suspended ones too.
+    [revoked] = _check(client, b.agent_token, [a.agent_token], revoke=True)
+    assert (revoked["status"], revoked["revoked_now"]) == ("revoked", True)
+    session.expire_all()
+    row = session.scalars(select(Token).where(Token.accessor == a.agent_token_accessor)).one()
+    assert row.revocation_reason == tokens.LEAK_REASON
+
+
 def test_ill_formed_strings_never_reach_the_database(
     session: Session, container: Container, tenants: tuple[factories.Tenant, factories.Tenant]
 ) -> None:

@@ -69,7 +69,8 @@ def test_malformed_token_is_refused_before_any_sql(session: Session, container: 
     with statements(container.engine) as seen, pytest.raises(Unauthenticated) as refused:
         container.verifier.verify(generate_token(), "127.0.0.1")
     assert len(seen) >= 1
-    assert refused.value.reason == "unknown_or_revoked"
+    assert refused.value.reason == "unknown"
+    assert refused.value.grant is None
 
     # And the real one verifies.
     grant = container.verifier.verify(tenant.agent_token, "127.0.0.1")
@@ -91,6 +92,106 @@ def test_malformed_token_over_http_runs_no_sql(
         response = client.get("/v1/me", headers=_bearer(generate_token()))
     assert response.status_code == 401
     assert len(seen) >= 1
+
+
+# --- a refusal says why, and whose token it was ---------------------------------------------
+
+
+def test_each_refusal_names_its_reason_and_the_dead_token_after_one_query(
+    session: Session, container: Container
+) -> None:
+    tenant = factories.tenant(session, container, "acme")
+    owner = factories.user_ctx(session, container, tenant.owner)
+    issued = {
+        state: factories.token(session, container, tenant.workspace, tenant.owner, ["agents:read"])
+        for state in ("revoked", "suspended", "expired", "rotated")
+    }
+    tokens.revoke(owner, issued["revoked"][0].accessor, "done")
+    tokens.suspend(owner, issued["suspended"][0].accessor, "investigating")
+    session.execute(
+        update(Token)
+        .where(Token.id == issued["expired"][0].id)
+        .values(expires_at=utcnow() - timedelta(seconds=1))
+    )
+    tokens.rotate(owner, issued["rotated"][0].accessor, 0)
+    session.commit()
+    expected = {"revoked": "revoked", "suspended": "suspended", "expired": "expired"}
+    expected["rotated"] = "expired"  # the old secret, retired at once
+    for state, (row, raw) in issued.items():
+        with statements(container.engine) as seen, pytest.raises(Unauthenticated) as refused:
+            container.verifier.verify(raw, "127.0.0.1")
+        assert refused.value.reason == expected[state], state
+        grant = refused.value.grant
+        assert grant is not None, state
+        assert (grant.accessor, grant.workspace_id, grant.user_id) == (
+            row.accessor,
+            tenant.workspace.id,
+            tenant.owner.id,
+        )
+        selects = [sql for sql in seen if sql.lstrip().upper().startswith("SELECT")]
+        assert len(selects) == 1, (state, seen)
+        # The public face of every refusal is the same.
+        assert (refused.value.status_code, refused.value.code, refused.value.message) == (
+            401,
+            "unauthenticated",
+            Unauthenticated.PUBLIC_MESSAGE,
+        )
+        assert refused.value.headers == {"WWW-Authenticate": "Bearer"}
+
+    spent, spent_raw = factories.token(
+        session, container, tenant.workspace, tenant.owner, ["agents:read"], use_limit=1
+    )
+    session.commit()
+    container.verifier.verify(spent_raw, "127.0.0.1")
+    with pytest.raises(Unauthenticated) as refused:
+        container.verifier.verify(spent_raw, "127.0.0.1")
+    assert refused.value.reason == "use_limit_spent"
+    assert refused.value.grant is not None
+    assert refused.value.grant.accessor == spent.accessor
+
+
+def test_every_refusal_looks_the_same_over_the_api(
+    client: httpx.Client, session: Session, container: Container
+) -> None:
+    tenant = factories.tenant(session, container, "acme")
+    owner = factories.user_ctx(session, container, tenant.owner)
+    revoked, revoked_raw = factories.token(
+        session, container, tenant.workspace, tenant.owner, ["agents:read"]
+    )
+    tokens.revoke(owner, revoked.accessor, "done")
+    suspended, suspended_raw = factories.token(
+        session, container, tenant.workspace, tenant.owner, ["agents:read"]
+    )
+    tokens.suspend(owner, suspended.accessor, "investigating")
+    expired, expired_raw = factories.token(
+        session, container, tenant.workspace, tenant.owner, ["agents:read"]
+    )
+    _set_expiry(session, expired.accessor, utcnow() - timedelta(seconds=1))
+    presented: list[dict[str, str]] = [
+        {},
+        _bearer(_malformed_variants()[0]),
+        _bearer(generate_token()),
+        _bearer(revoked_raw),
+        _bearer(suspended_raw),
+        _bearer(expired_raw),
+        {"Authorization": "Bearer not.a.session"},
+    ]
+    answers = []
+    for headers in presented:
+        response = client.get("/v1/me", headers=headers)
+        request_id = response.headers["x-request-id"]
+        answers.append(
+            (
+                response.status_code,
+                response.content.replace(request_id.encode(), b"<id>"),
+                # The request's own id and the clock's second differ between any two answers.
+                sorted(
+                    (k, v) for k, v in response.headers.items() if k not in {"x-request-id", "date"}
+                ),
+            )
+        )
+    assert answers[0][0] == 401
+    assert all(answer == answers[0] for answer in answers), answers
 
 
 # --- secrets never reach storage -----------------------------------------------------------

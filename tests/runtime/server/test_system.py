@@ -1,12 +1,26 @@
 """Health, metrics, cancellation, and the process entry point."""
 
+import asyncio
+import threading
+
 import httpx
 import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from runtime.__main__ import main
 from runtime.contract import CONTRACT_VERSION, StreamChunk, Usage
+from runtime.service import in_transaction
+from runtime.store.models import RuntimeRun
 from tests.runtime.server.conftest import Runtime
-from tests.runtime.server.wire import bearer, finished_run, sse_events, stream_run, user
+from tests.runtime.server.wire import (
+    DEADLINE_SECONDS,
+    bearer,
+    finished_run,
+    sse_events,
+    stream_run,
+    user,
+)
 
 pytestmark = pytest.mark.usefixtures("engine_kind")
 
@@ -71,6 +85,37 @@ def test_a_client_going_away_while_tools_are_awaited_cancels_the_run(
     row = finished_run(runtime.session_factory, run_id)
     assert row.finish_reason == "cancelled"
     assert row.awaiting_tool_calls is None
+
+
+def test_a_cancelled_caller_waits_for_its_transaction_to_end(runtime: Runtime) -> None:
+    """A run cancelled mid-write writes its final row next: the first write must have ended,
+    or the two race (the cause of the test above failing now and then)."""
+    inside, release = threading.Event(), threading.Event()
+    ended: list[str] = []
+
+    def work(session: Session) -> None:
+        session.execute(select(func.count()).select_from(RuntimeRun))
+        inside.set()
+        release.wait(DEADLINE_SECONDS)
+        ended.append("transaction")
+
+    async def cancel_mid_transaction() -> None:
+        task = asyncio.ensure_future(in_transaction(runtime.session_factory, work))
+        while not inside.is_set():
+            await asyncio.sleep(0.01)
+        task.cancel()
+        for _ in range(20):  # every chance for the cancellation to land
+            await asyncio.sleep(0)
+        assert not task.done(), "the cancellation overtook the transaction"
+        release.set()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert ended == ["transaction"]
+
+    try:
+        asyncio.run(cancel_mid_transaction())
+    finally:
+        release.set()
 
 
 def test_the_command_line_rejects_a_worker_count_below_one() -> None:
