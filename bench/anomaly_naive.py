@@ -94,7 +94,7 @@ class Naive:
             if token is not None and record.get("reason") in DEAD:
                 self.counts["revoked_token_reuse", "token", token, window] += 1
         if status in (403, 404) and (token is not None or ip is not None):
-            probed = ("permission_probing", "token" if token else "ip", token or ip, window)
+            probed = ("permission_probing", "token" if token else "ip", str(token or ip), window)
             self.counts[probed] += 1
             self.distinct[probed].add(record["path"].split("?")[0])
 
@@ -256,14 +256,12 @@ class Naive:
                 total += requests
 
 
-def scan(path: Path, config: DetectionConfig) -> tuple[int, dict[Key, int]]:
-    """(events read, {alert key: evidence count}) for the file at `path`."""
+def detect(records: list[dict[str, Any]], config: DetectionConfig) -> dict[Key, int]:
+    """{alert key: evidence count} for `records` (from `read`), in time order."""
     naive = Naive(config)
-    events = 0
-    for record in sorted(read(path), key=lambda record: record["epoch"]):
+    for record in sorted(records, key=lambda record: record["epoch"]):
         naive.feed(record)
-        events += 1
-    return events, naive.finish()
+    return naive.finish()
 
 
 def key_of(detector: str, entity_type: str, entity: str, start: datetime) -> Key:

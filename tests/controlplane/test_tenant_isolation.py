@@ -45,6 +45,7 @@ from controlplane.tokens import service as tokens
 from controlplane.tokens.format import generate_accessor
 from controlplane.tokens.models import Token
 from tests import factories
+from tests.controlplane.anomaly.helpers import stored_alert
 from tests.controlplane.audit_runs.helpers import in_days
 
 OWNER_A = "owner_a"
@@ -73,6 +74,7 @@ DEFAULT_PARAMS = {
     "run_id": "run",
     "finding_id": "finding",
     "suppression_id": "suppression",
+    "alert_id": "alert",
 }
 # Path parameters that name no tenant's resource: the same value for every caller and id set.
 FIXED_PARAMS = {"provider": "openai"}
@@ -119,6 +121,7 @@ PLUGIN = AGENT + "/plugins/{plugin_id}"
 PROVIDERS = WS + "/providers"
 AUDIT = WS + "/audit"
 RUN = AUDIT + "/runs/{run_id}"
+ALERT = "/v1/anomaly/alerts/{alert_id}"
 SUPPRESSION = {"justification": "accepted for the matrix", "expires_at": in_days(30)}
 IMPORTED_RUN = {
     "target": "matrix.target",
@@ -240,6 +243,13 @@ CASES = [
         "GET", "/v1/audit-events", expect(200, 403, 404, 403, 404), query={"workspace_id": "{ws}"}
     ),
     Case("GET", "/v1/access-log", expect(200, 403, 404, 403, 404), query={"workspace_id": "{ws}"}),
+    Case("GET", "/v1/anomaly/alerts", expect(200, 200, 200, 200, 200)),
+    Case("GET", ALERT, expect(200, 403, 404, 403, 404)),
+    Case("POST", ALERT + "/ack", expect(200, 403, 404, 403, 404)),
+    Case("POST", ALERT + "/resolve", expect(200, 403, 404, 403, 404)),
+    Case("POST", ALERT + "/false-positive", expect(200, 403, 404, 403, 404)),
+    Case("GET", "/v1/anomaly/suppressions", expect(200, 200, 200, 200, 200)),
+    Case("POST", "/v1/anomaly/scan", expect(403, 403, 403, 403, 403)),
     Case("GET", PROVIDERS, expect(200, 403, 404, 403, 404)),
     Case(
         "PUT",
@@ -362,6 +372,7 @@ class World:
             "finding": new_id("afd"),
             "suppression": new_id("sup"),
             "suspended": generate_accessor(),
+            "alert": new_id("alr"),
         }
 
 
@@ -408,6 +419,13 @@ def world(session: Session, container: Container) -> World:
     policies.set_policy(owner_ctx, a.workspace.id, None, PolicyRules(token_rpm=100))
     policies.set_policy(owner_ctx, a.workspace.id, a.agent.id, PolicyRules(models=["gpt-*"]))
     run, finding, suppression = _audited(owner_ctx, a.workspace.id)
+    # An anomaly alert about A's agent token, so that the alert routes find one.
+    alert = stored_alert(
+        session,
+        workspace_id=a.workspace.id,
+        agent_id=a.agent.id,
+        entity=a.agent_token_accessor,
+    )
     session.commit()
     ids = {
         "ws": a.workspace.id,
@@ -420,6 +438,7 @@ def world(session: Session, container: Container) -> World:
         "finding": finding,
         "suppression": suppression,
         "suspended": suspended.accessor,
+        "alert": alert.id,
     }
     secrets = [
         *ids.values(),
