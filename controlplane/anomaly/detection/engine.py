@@ -30,7 +30,7 @@ from controlplane.anomaly.detection.detectors import run_all
 from controlplane.anomaly.detection.detectors.findings import ALERT_COLUMNS, Findings
 from controlplane.anomaly.detection.events import Events, prepare
 from controlplane.anomaly.detection.frame import evidence_rows
-from controlplane.anomaly.detection.grouping import Ints
+from controlplane.anomaly.detection.grouping import Ints, Positions
 from controlplane.anomaly.detection.learning import learn
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -54,11 +54,31 @@ def scan(frame: pd.DataFrame, baselines: Baselines, config: DetectionConfig) -> 
     state = baselines if baselines.fits(config) else Baselines.empty()
     events = prepare(state.open_events, frame.reset_index(drop=True), config)
     findings, windows = run_all(events, state.tables)
-    alerts = [alert for found in findings for alert in _alerts(found, events)]
+    # Every alert's evidence rows in one pass over the frame: taking rows from a frame of a
+    # million costs per call, whatever the number of rows taken.
+    kept = [_evidence(found, config.max_evidence) for found in findings]
+    wanted = np.unique(np.concatenate([np.zeros(0, np.intp), *(k["row"] for k in kept)]))
+    records = dict(zip(wanted.tolist(), evidence_rows(events.frame.iloc[wanted]), strict=True))
+    alerts = [
+        alert
+        for found, chosen in zip(findings, kept, strict=True)
+        for alert in _alerts(found, chosen, records, events)
+    ]
     return ScanResult(alerts, learn(state, events, windows), len(frame))
 
 
-def _alerts(found: Findings, events: Events) -> list[Alert]:
+def _evidence(found: Findings, limit: int) -> pd.DataFrame:
+    """The first `limit` supporting rows of each alert, in time order (the frame's order)."""
+    rows = found.support["row"].to_numpy(dtype=np.intp)
+    alert = found.support["alert"].to_numpy(dtype=np.int64)
+    order = np.lexsort((rows, alert))
+    kept = pd.DataFrame({"row": rows[order], "alert": alert[order]})
+    return kept.groupby("alert").head(limit)
+
+
+def _alerts(
+    found: Findings, kept: pd.DataFrame, records: dict[int, dict[str, Any]], events: Events
+) -> list[Alert]:
     support, table = found.support, found.alerts
     if support.empty:
         return []
@@ -67,15 +87,10 @@ def _alerts(found: Findings, events: Events) -> list[Alert]:
     alert = support["alert"].to_numpy(dtype=np.int64)
     fresh = np.bincount(alert[events.is_new[rows]], minlength=count) > 0
     counts = np.bincount(alert, minlength=count)
-    # Rows in time order within each alert (the frame is sorted by ts).
-    order = np.lexsort((rows, alert))
-    kept = pd.DataFrame({"row": rows[order], "alert": alert[order]})
-    kept = kept.groupby("alert").head(events.config.max_evidence)
-    evidence = evidence_rows(events.frame.iloc[kept["row"].to_numpy()])
     by_alert: dict[int, list[dict[str, Any]]] = {}
-    for number, record in zip(kept["alert"].tolist(), evidence, strict=True):
-        by_alert.setdefault(number, []).append(record)
-    first_workspace, shared = _workspaces(events.frame["workspace_id"].iloc[rows], alert, count)
+    for number, row in zip(kept["alert"].tolist(), kept["row"].tolist(), strict=True):
+        by_alert.setdefault(number, []).append(records[row])
+    first_workspace, shared = _workspaces(events, rows, alert, count)
     span = timedelta(seconds=events.config.window_seconds)
     values = {name: table[name].tolist() for name in ALERT_COLUMNS}
     result = []
@@ -107,13 +122,17 @@ def _alerts(found: Findings, events: Events) -> list[Alert]:
 
 
 def _workspaces(
-    workspace: "pd.Series[str]", alert: Ints, count: int
+    events: Events, rows: Positions, alert: Ints, count: int
 ) -> tuple[list[str | None], list[bool]]:
     """Per alert: the workspace of its first row, and whether every row has that one."""
-    grouped = workspace.reset_index(drop=True).groupby(alert)
-    first = grouped.first().reindex(range(count))
-    one = (grouped.nunique() == 1) & (grouped.count() == grouped.size())
-    names: list[str | None] = [None if pd.isna(name) else str(name) for name in first.tolist()]
+    workspace = events.coded("workspace_id")
+    order = np.lexsort((rows, alert))
+    codes = pd.Series(workspace.codes[rows[order]]).groupby(alert[order])
+    first = codes.first().reindex(range(count), fill_value=-1).to_numpy(dtype=np.int64)
+    one = (codes.nunique() == 1) & (codes.min() >= 0)  # -1: a row without a workspace
+    names: list[str | None] = [
+        None if name is None else str(name) for name in workspace.text(first)
+    ]
     return names, one.reindex(range(count), fill_value=False).astype(bool).tolist()
 
 

@@ -36,7 +36,13 @@ _KINDS: dict[str, str] = {
     "streamed": "bool",
 }
 _NAMES = {"text": "a string", "int": "an integer", "float": "a number", "bool": "a boolean"}
-_ARROW_TYPES = {"text": pa.string(), "int": pa.int64(), "float": pa.float64(), "bool": pa.bool_()}
+# large_string is what pandas keeps Arrow-backed strings in: no conversion after the parse.
+_ARROW_TYPES = {
+    "text": pa.large_string(),
+    "int": pa.int64(),
+    "float": pa.float64(),
+    "bool": pa.bool_(),
+}
 SCHEMA = pa.schema([(name, _ARROW_TYPES[_KINDS[name]]) for name in FIELD_NAMES])
 _PARSE = pa_json.ParseOptions(explicit_schema=SCHEMA, unexpected_field_behavior="ignore")
 
@@ -101,12 +107,12 @@ def _parse_block(block: bytes, first_line: int, count: int) -> tuple[Any, Any, l
 def _fast_parse(block: bytes, count: int) -> Any:
     """The block's table, or None when only the line-by-line parse can be trusted with it.
 
-    pyarrow skips blank lines, reads `null` as an empty row (and crashes on a block that starts
-    with one), so the fast path only takes blocks where every line starts with `{`; and two
-    objects on one line show up as a row count that does not match the line count.
+    pyarrow crashes on a block that starts with `null`, so a block must start with `{`. It
+    skips blank lines and reads two objects on one line as two rows: either way the row count
+    no longer matches the line count. A `null` line further on becomes a row of nulls, which
+    is then reported like any row without a ts. Arrow does not check UTF-8 while parsing.
     """
-    starts_ok = block.startswith(b"{") and block.count(b"\n{") == count - 1
-    if not starts_ok or not (block.isascii() or _is_utf8(block)):
+    if not block.startswith(b"{") or not (block.isascii() or _is_utf8(block)):
         return None
     try:
         table = pa_json.read_json(io.BytesIO(block), parse_options=_PARSE)

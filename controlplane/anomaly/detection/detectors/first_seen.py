@@ -41,33 +41,35 @@ def new_items(
     Returns columns row, entity, item (codes), window and at (prior at the first occurrence).
     """
     sizes = (len(entity.values), len(vocabulary.values))
-    window = events.window[rows]
-    table = pd.concat(
-        [
-            pd.DataFrame(
-                {
-                    "row": rows,
-                    "entity": entity.codes[rows],
-                    "item": item,
-                    "window": window,
-                    "prior": prior,
-                }
-            )
-            for item in items
-        ],
-        ignore_index=True,
-    )
-    table = table[table["item"].to_numpy() >= 0].sort_values("row", kind="stable")
-    pair = combine(table["entity"].to_numpy(), table["item"].to_numpy(), sizes=sizes)
-    first = table[~pd.Series(pair).duplicated().to_numpy()]
-    first_pair = pd.unique(pair)  # in the order of `first`
+    copies = len(items)
+    row = np.tile(rows, copies)
+    item = np.concatenate(items)
+    present = item >= 0
+    row, item = row[present], item[present]
+    owner = entity.codes[row]
+    pair, uniques = pd.factorize(combine(owner, item, sizes=sizes))
+    # Where each (entity, item) first occurs, and what its entity had seen by then.
+    first = np.full(len(uniques), np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(first, pair, row)
+    before = np.zeros(len(events.window), dtype=np.int64)
+    before[rows] = prior
     stored_entity, stored_item = entity.lookup(known["entity"]), vocabulary.lookup(known["item"])
     both = (stored_entity >= 0) & (stored_item >= 0)
     known_pairs = combine(stored_entity[both], stored_item[both], sizes=sizes)
-    warm = first["prior"].to_numpy() >= events.config.warmup_events
-    fresh = first[~np.isin(first_pair, known_pairs) & warm]
-    fresh = fresh[["entity", "item", "window", "prior"]].rename(columns={"prior": "at"})
-    return table.drop(columns="prior").merge(fresh, on=["entity", "item", "window"])
+    fresh = ~np.isin(uniques, known_pairs) & (before[first] >= events.config.warmup_events)
+    first_window = events.window[first]
+    window = events.window[row]
+    support = fresh[pair] & (window == first_window[pair])
+    found = pd.DataFrame(
+        {
+            "row": row[support],
+            "entity": owner[support],
+            "item": item[support],
+            "window": window[support],
+            "at": before[first][pair[support]],
+        }
+    )
+    return found.sort_values("row", kind="stable", ignore_index=True)
 
 
 def _prior(entity: Coded, codes: Ints, stored: pd.DataFrame) -> Ints:
@@ -139,7 +141,6 @@ def new_model(events: Events, tables: dict[str, pd.DataFrame]) -> Findings:
     if found.empty:
         return nothing("new_model")
     # A row with a new model and a new upstream supports its alert once.
-    found = found.sort_values("row", kind="stable")
     groups = Groups(found["entity"].to_numpy(), found["window"].to_numpy())
     unique_rows = ~pd.Series(combine(groups.codes, found["row"].to_numpy())).duplicated()
     fired = pd.DataFrame(

@@ -43,11 +43,12 @@ class TokenWindows:
     def baseline_ready(self, events: Events) -> "pd.Series[bool]":
         config = events.config
         stats = self.stats
-        age = events.window_start_us(stats["window"].to_numpy()) - stats["first_seen"]
+        age = events.window_start_us(stats["window"].to_numpy()) - stats["first_seen"].to_numpy()
+        old_enough = pd.Series(age >= config.baseline_min_hours * HOUR_US, index=stats.index)
         return (
             (stats["prior_windows"] >= config.baseline_min_windows)
             & (stats["prior_events"] >= config.baseline_min_events)
-            & (age >= config.baseline_min_hours * HOUR_US)
+            & old_enough
         )
 
 
