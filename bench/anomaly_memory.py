@@ -3,12 +3,12 @@
     .venv/bin/python -m bench.anomaly_memory EVENTS.jsonl
 
 Prints one JSON object: the process's resident size after its imports and at its peak
-(ru_maxrss), the peak of Python and numpy allocations during the load and scan (tracemalloc),
-and the peak of Arrow's memory pool (the JSON reader's buffers, which tracemalloc cannot see).
+(VmHWM: ru_maxrss would carry the parent's size across fork and exec), the peak of Python and
+numpy allocations during the load and scan (tracemalloc), and the peak of Arrow's memory pool
+(the JSON reader's buffers, which tracemalloc cannot see). Linux only.
 """
 
 import json
-import resource
 import sys
 import tracemalloc
 from collections.abc import Sequence
@@ -21,9 +21,13 @@ from controlplane.anomaly.detection import Baselines, DetectionConfig, load_json
 MB = 1_000_000
 
 
-def _rss_mb() -> float:
-    """This process's peak resident size so far (Linux reports kilobytes)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / MB
+def _status_mb(field: str) -> float:
+    """A size from /proc/self/status (VmRSS: now, VmHWM: the peak so far), in MB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        name, _, value = line.partition(":")
+        if name == field:
+            return int(value.split()[0]) * 1024 / MB
+    raise RuntimeError(f"no {field} in /proc/self/status")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -31,7 +35,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if len(arguments) != 1:
         print("usage: python -m bench.anomaly_memory EVENTS.jsonl", file=sys.stderr)
         return 2
-    before = _rss_mb()
+    before = _status_mb("VmRSS")
     tracemalloc.start()
     loaded = load_jsonl(Path(arguments[0]))
     result = scan(loaded.frame, Baselines.empty(), DetectionConfig())
@@ -41,7 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "events": loaded.events,
         "alerts": len(result.alerts),
         "rss_after_imports_mb": round(before, 1),
-        "rss_peak_mb": round(_rss_mb(), 1),
+        "rss_peak_mb": round(_status_mb("VmHWM"), 1),
         "tracemalloc_peak_mb": round(traced_peak / MB, 1),
         "arrow_pool_peak_mb": round(pa.default_memory_pool().max_memory() / MB, 1),
     }

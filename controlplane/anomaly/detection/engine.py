@@ -98,9 +98,6 @@ def _alerts(
         start = _EPOCH + span * int(values["window"][number])
         entity_type = EntityType(values["entity_type"][number])
         entity = str(values["entity"][number])
-        workspace = (
-            first_workspace[number] if shared[number] or entity_type is not EntityType.IP else None
-        )
         token = values["token_accessor"][number]
         result.append(
             Alert(
@@ -108,7 +105,9 @@ def _alerts(
                 severity=Severity(values["severity"][number]),
                 entity_type=entity_type,
                 entity=entity,
-                workspace_id=_workspace(entity_type, entity, workspace),
+                workspace_id=_workspace(
+                    entity_type, entity, first_workspace[number], shared[number]
+                ),
                 token_accessor=None if pd.isna(token) else str(token),
                 window_start=start,
                 window_end=start + span,
@@ -136,9 +135,12 @@ def _workspaces(
     return names, one.reindex(range(count), fill_value=False).astype(bool).tolist()
 
 
-def _workspace(entity_type: EntityType, entity: str, workspace: str | None) -> str | None:
-    """The workspace an alert belongs to: the token's or agent's own; for an IP, the one every
-    supporting row shares (else none); for credential stuffing, the workspace itself."""
+def _workspace(entity_type: EntityType, entity: str, first: str | None, shared: bool) -> str | None:
+    """The workspace an alert belongs to (tenant isolation): a token's or agent's own (its
+    first row's); for an IP, the one every supporting row shares, else none; for credential
+    stuffing, the workspace itself ("*": none)."""
     if entity_type is EntityType.WORKSPACE:
         return None if entity == WHOLE_INSTANCE else entity
-    return workspace
+    if entity_type is EntityType.IP and not shared:
+        return None
+    return first

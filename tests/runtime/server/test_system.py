@@ -101,8 +101,7 @@ def test_a_cancelled_caller_waits_for_its_transaction_to_end(runtime: Runtime) -
 
     async def cancel_mid_transaction() -> None:
         task = asyncio.ensure_future(in_transaction(runtime.session_factory, work))
-        while not inside.is_set():
-            await asyncio.sleep(0.01)
+        assert await asyncio.to_thread(inside.wait, DEADLINE_SECONDS)
         task.cancel()
         for _ in range(20):  # every chance for the cancellation to land
             await asyncio.sleep(0)

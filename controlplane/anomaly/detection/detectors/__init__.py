@@ -1,4 +1,32 @@
-"""The detectors: what each looks for (`DETECTORS`), and running them all on one scan's rows."""
+"""The detectors: what each looks for (`DETECTORS`), and running them all on one scan's rows.
+
+Every detector works per fixed window (`window_seconds`). "Peak" is the token's usual peak: the
+`baseline_quantile` of its earlier active windows (see `token_windows`); those four need 36
+earlier active windows, 200 earlier requests and a day since the token's first use. Defaults:
+
+- rate_spike (token): requests >= 60 and >= 6 x peak. Score: requests / peak. Medium; high
+  from 12 x.
+- new_network (token): a network (IPv4 /24, IPv6 /64) never seen for the token, once it has
+  made 100 requests. Score: requests from new networks in the window. High; critical with
+  >= 30 requests from one new network or a rate_spike in the same window.
+- many_ips (token): distinct client IPs >= 8 and >= 3 x peak. Score: IPs / peak. High.
+- many_user_agents (token): distinct user agents >= 6 and >= 3 x peak. Score: user agents /
+  peak. Medium.
+- auth_failure_burst (ip): 401s >= 20. Score: 401s. Medium; high from 100.
+- credential_stuffing (workspace, "*" for failures without one): 401s from >= 10 distinct
+  IPs. Score: distinct IPs. High; critical from 40.
+- permission_probing (token, or ip without one): 403/404 >= 15 across >= 8 distinct paths.
+  Score: distinct paths. High.
+- exfiltration (token): bytes out >= 50 MB and >= 10 x peak, or tokens out >= 500,000 and
+  >= 10 x peak. Score: the larger ratio to the peak (each peak floored at minimum / 10). High;
+  critical from 50 x.
+- revoked_token_reuse (token, the dead one): any 401 as revoked, suspended or expired. Score:
+  uses. High (medium when only expired); critical from 20 uses.
+- off_hours (token): >= 10 requests in an hour holding < 0.2% of a scheduled token's earlier
+  requests (see `schedule`). Score: requests. Low; medium from 50.
+- new_model (agent, or token without one): a model or upstream never called, once the agent
+  has made 100 allowed requests. Score: requests carrying new items. Low.
+"""
 
 import pandas as pd
 

@@ -148,7 +148,9 @@ def new_model(events: Events, tables: dict[str, pd.DataFrame]) -> Findings:
             "entity": owner.text(groups.first(found["entity"].to_numpy())),
             "window": groups.first(found["window"].to_numpy()),
             "at": groups.first(found["at"].to_numpy()),
-            "score": np.bincount(groups.codes[unique_rows.to_numpy()], minlength=groups.count),
+            "score": np.bincount(
+                groups.codes[unique_rows.to_numpy()], minlength=groups.count
+            ).astype(np.float64),
             "items": _names(found["item"], groups, items),
         }
     )
@@ -158,7 +160,6 @@ def new_model(events: Events, tables: dict[str, pd.DataFrame]) -> Findings:
     fired["entity_type"] = np.where(is_agent, EntityType.AGENT.value, EntityType.TOKEN.value)
     fired["token_accessor"] = _single_token(events, found["row"].to_numpy(), groups)
     fired["severity"] = Severity.LOW.value
-    fired["score"] = fired["score"].astype(np.float64)
     fired["explanation"] = [
         f"{entity} called {_shown(names)} for the first time ({score:,.0f} requests), "
         f"after {at:,} requests to its usual models."
