@@ -6,7 +6,7 @@ Behaviour is chosen by the requested model:
 - "slow": stream chunks 150 ms apart and note when each was sent;
 - "endless": stream until the client goes away, and note that it did;
 - "die": send two chunks, then cut the connection mid-stream;
-- "hang": accept the request and never answer.
+- "hang": accept the request and never answer (until the client gives up and goes away).
 """
 
 import asyncio
@@ -75,7 +75,9 @@ class FakeProvider:
     async def _chat(self, body: dict[str, Any], receive: Receive, send: Send) -> None:
         model = body.get("model", "gpt-fake")
         if model == "hang":
-            await asyncio.sleep(3600)
+            # Not a sleep: a handler still pending would hold up the server's shutdown.
+            await _until_disconnected(receive)
+            return
         if not body.get("stream"):
             await _json(send, 200, _chat_completion(model, bool(body.get("tools"))))
             return
@@ -129,6 +131,11 @@ class FakeProvider:
             chunk = f"event: {name}\ndata: {json.dumps(data)}\n\n".encode()
             await send({"type": "http.response.body", "body": chunk, "more_body": True})
         await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+async def _until_disconnected(receive: Receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
 
 
 def _include_usage(body: dict[str, Any]) -> bool:

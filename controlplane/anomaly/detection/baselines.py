@@ -116,20 +116,28 @@ class Baselines:
         )
 
 
-def _columns(frame: pd.DataFrame) -> dict[str, list[Any]]:
-    return {column: frame[column].tolist() for column in frame.columns}
+def _columns(frame: pd.DataFrame) -> dict[str, Any]:
+    """Each column as a list; text columns as {"values", "codes"}, since a token's accessor
+    repeats on each of its hundreds of history rows."""
+    columns: dict[str, Any] = {}
+    for name in frame.columns:
+        if name in _TEXT:
+            codes, values = pd.factorize(frame[name])
+            columns[str(name)] = {"values": list(values), "codes": codes.tolist()}
+        else:
+            columns[str(name)] = frame[name].tolist()
+    return columns
 
 
-def _table(name: str, columns: Mapping[str, list[Any]]) -> pd.DataFrame:
+def _table(name: str, columns: Mapping[str, Any]) -> pd.DataFrame:
     table = empty_table(name)
-    if not columns.get(str(table.columns[0])):
-        return table
-    return pd.DataFrame(
-        {
-            str(column): pd.Series(columns[str(column)], dtype=table[column].dtype)
-            for column in table
-        }
-    )
+    data = {}
+    for column in TABLES[name]:
+        stored = columns[column]
+        if column in _TEXT:
+            stored = np.asarray(stored["values"], dtype=object)[stored["codes"]]
+        data[column] = pd.Series(stored, dtype=table[column].dtype)
+    return pd.DataFrame(data)
 
 
 def _event_columns(data: Mapping[str, Any]) -> list[str]:

@@ -13,6 +13,11 @@ previous call returned; an exported file is scanned once, with everything and
 An alert is returned when at least one of its supporting events is new in this call. A window
 seen by two calls is reported by both, the second time with its full count (and possibly a
 higher score or severity): callers upsert by `Alert.key()`.
+
+Events older than the open windows (a late flush, a replayed spool) are still counted in their
+own window, but only with the other late events of that window (the window's earlier events
+were learned and are gone) and against the state as it is, which already holds later windows;
+see `learning`.
 """
 
 from dataclasses import dataclass
