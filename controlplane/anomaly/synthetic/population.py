@@ -4,6 +4,7 @@ when they work.
 Every draw comes from the one generator passed in, so a seed fixes the whole population.
 """
 
+import string
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -13,7 +14,8 @@ from controlplane.kit.base62 import ALPHABET
 
 Rng = np.random.Generator
 
-_CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
+# Crockford's base32, as `controlplane.kit.ids` spells ids: no i, l, o or u.
+_CROCKFORD = string.digits + "".join(c for c in string.ascii_lowercase if c not in "ilou")
 
 # (model, upstream, path, output scale): embeddings answer with vectors, chats with text.
 MODELS = (
@@ -109,10 +111,12 @@ def population(rng: Rng, agents: int) -> list[Agent]:
     for index in range(agents):
         space = index % workspaces
         workspace_id, network, offset = spaces[space]
+        # One to three stable addresses, in the workspace's network or, for some agents, one in
+        # a second region's network (with a real share of the traffic).
         hosts = rng.choice(np.arange(10, 250), size=4, replace=False)
         ips = [f"{network}.{host}" for host in hosts[: rng.integers(1, 4)]]
-        if rng.random() < 0.15:  # a second region: another network, a real share of traffic
-            ips.append(f"{_network(rng, taken)}.{rng.integers(10, 250)}")
+        if rng.random() < 0.15:
+            ips = [*ips[:2], f"{_network(rng, taken)}.{rng.integers(10, 250)}"]
         models = rng.choice(len(MODELS), size=rng.integers(1, 4), replace=False)
         result.append(
             Agent(

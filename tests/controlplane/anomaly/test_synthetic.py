@@ -103,8 +103,13 @@ def test_normal_traffic_looks_like_a_working_instance() -> None:
     assert {200, 401, 403, 404, 429, 502} <= statuses
     assert events["token_accessor"].dropna().str.match(r"^acc_[0-9A-Za-z]{20}$").all()
     assert events["workspace_id"].dropna().str.match(r"^ws_[0-9a-z]{26}$").all()
-    hourly = events.groupby(events["ts"].dt.hour).size()
-    assert hourly.max() > 2 * hourly.min()  # quiet nights
+    # Per agent and hour of the (UTC) day: quiet nights for most, silence outside office hours
+    # for 9-to-5 tools, and a few round the clock.
+    hourly = events.groupby(["agent_id", events["ts"].dt.hour]).size().unstack(fill_value=0)
+    swing = hourly.max(axis=1) / hourly.min(axis=1).clip(lower=1)
+    assert (swing >= 10).mean() > 0.5
+    assert ((hourly == 0).sum(axis=1) >= 12).any()
+    assert ((swing < 5) & (hourly > 0).all(axis=1)).any()
     per_agent = allowed.groupby("agent_id").agg(
         ips=("client_ip", "nunique"), models=("model", "nunique"), clients=("user_agent", "nunique")
     )
