@@ -125,15 +125,19 @@ def _naive_subset(full: pd.DataFrame, labels: dict[str, Any], limit: int) -> pd.
 
 
 def _full_scan(path: Path, repeat: int) -> tuple[dict[str, Any], list[Alert], Baselines]:
-    loads, scans = [], []
+    loads, scans, cpus = [], [], []
     alerts: list[Alert] = []
     baselines = Baselines.empty()
     for run in range(repeat):
         _progress(f"full scan {run + 1}/{repeat}")
+        # CPU time (all threads) beside the wall time: on a shared machine the wall time also
+        # counts the time other processes held the CPUs.
+        cpu = time.process_time()
         load_seconds, loaded = _timed(partial(load_jsonl, path))
         scan_seconds, result = _timed(
             partial(scan, loaded.frame, Baselines.empty(), DetectionConfig())
         )
+        cpus.append(time.process_time() - cpu)
         loads.append(load_seconds)
         scans.append(scan_seconds)
         alerts, baselines = result.alerts, result.baselines
@@ -142,8 +146,10 @@ def _full_scan(path: Path, repeat: int) -> tuple[dict[str, Any], list[Alert], Ba
         "load_seconds": _median(loads),
         "scan_seconds": _median(scans),
         "total_seconds": _median(totals),
+        "cpu_seconds": _median(cpus),
         "runs": [
-            {"load": round(a, 3), "scan": round(b, 3)} for a, b in zip(loads, scans, strict=True)
+            {"load": round(a, 3), "scan": round(b, 3), "cpu": round(c, 3)}
+            for a, b, c in zip(loads, scans, cpus, strict=True)
         ],
         "malformed_lines": len(loaded.malformed),
         "events": loaded.events,
@@ -253,6 +259,7 @@ def _environment() -> dict[str, Any]:
 
 
 def run_bench(options: argparse.Namespace) -> dict[str, Any]:
+    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="gatehouse-bench-anomaly-") as tmp:
         data = _data(options, Path(tmp))
         full, alerts, baselines = _full_scan(data["path"], options.repeat)
@@ -274,7 +281,11 @@ def run_bench(options: argparse.Namespace) -> dict[str, Any]:
             "days": DAYS,
             "repeat": options.repeat,
         },
-        "environment": _environment(),
+        "environment": {
+            **_environment(),
+            # Other processes competing for the CPUs, before and after the run (1-minute).
+            "load_average": [round(load_before[0], 2), round(os.getloadavg()[0], 2)],
+        },
         "full": full,
         "incremental": incremental,
         "memory": memory,

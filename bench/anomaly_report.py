@@ -31,7 +31,9 @@ def render(report: dict[str, Any], out: TextIO) -> None:
         f"Anomaly detection on {events:,} synthetic events ({full['file_bytes'] / 1e6:,.0f} MB "
         f"of JSONL; {settings['days']} days, {settings['agents']} agents, seed "
         f"{settings['seed']}), {env['cpus']} CPUs, Python {env['python']}, {packages}.",
-        f"Times are medians of {settings['repeat']} run(s); the naive loop ran once.",
+        f"Times are medians of {settings['repeat']} run(s); the naive loop ran once. System "
+        f"load average {env['load_average'][0]:g} before and {env['load_average'][1]:g} after "
+        "the run (other processes competing for the CPUs).",
         "",
         sep="\n",
         file=out,
@@ -55,6 +57,7 @@ def render(report: dict[str, Any], out: TextIO) -> None:
             _rate(events, full["total_seconds"]),
             _met(full["total_seconds"], targets["full_seconds"]),
         ],
+        ["  CPU time of load + scan (all threads)", f"{full['cpu_seconds']:.2f}", "", ""],
         [
             f"incremental scan of {incremental['events']:,} new events",
             f"{incremental['scan_seconds']:.3f}",

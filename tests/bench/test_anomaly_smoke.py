@@ -31,6 +31,8 @@ def test_tiny_run_reports_every_figure() -> None:
     assert full["malformed_lines"] == 0
     assert full["total_seconds"] > 0
     assert full["load_seconds"] + full["scan_seconds"] > 0
+    assert full["cpu_seconds"] > 0
+    assert len(report["environment"]["load_average"]) == 2
     incremental = report["incremental"]
     assert incremental["events"] == 1000
     assert incremental["scan_seconds"] > 0
