@@ -129,8 +129,10 @@ def test_the_configured_workspace_and_its_attestations_are_used(
 ) -> None:
     manual = next(item for item in load_checklist() if item.manual is not None)
     with transaction(container.session_factory) as session:
-        factories.workspace(session, "first")
-        chosen = factories.workspace(session, "security").id
+        names = {factories.workspace(session, name).id: name for name in ("first", "security")}
+        # The newer of the two (ids sort by creation time; two made within one millisecond
+        # sort by their random tail): the default, the oldest, is then the other one.
+        chosen = max(names)
         session.add(
             AuditAttestation(
                 id=new_id("att"),
@@ -142,7 +144,7 @@ def test_the_configured_workspace_and_its_attestations_are_used(
                 expires_at=utcnow() + timedelta(days=30),
             )
         )
-    named = container.rebind(container.session_factory, audit_workspace="security")
+    named = container.rebind(container.session_factory, audit_workspace=names[chosen])
     with transaction(container.session_factory, read_only=True) as session:
         assert service.scheduled_attestations(Ctx(session, container)) == []
         [attestation] = service.scheduled_attestations(Ctx(session, named))
