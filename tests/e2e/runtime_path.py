@@ -5,6 +5,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,6 +16,17 @@ import httpx
 
 from runtime.contract import Event, parse_event
 from tests.e2e.harness import GATEHOUSE, Server
+
+# `gatehouse run` as started from a terminal, where Ctrl-C (SIGINT) raises KeyboardInterrupt.
+# A test runner started by a shell without job control (`make test &`, nohup, many CI runners)
+# has SIGINT ignored, and an ignored signal stays ignored across fork and exec: the run would
+# never see the interrupt a test sends. So the child puts the default back before it becomes
+# `gatehouse` (exec keeps the pid, which is what the test signals).
+_WITH_DEFAULT_SIGINT = (
+    "import os, signal, sys; "
+    "signal.signal(signal.SIGINT, signal.SIG_DFL); "
+    "os.execv(sys.argv[1], sys.argv[1:])"
+)
 
 # Runs compared event by event: deltas of one kind collapse into one entry, since how many
 # there are is the provider's business; everything else must appear exactly as listed.
@@ -96,8 +108,9 @@ class Deployment:
 
     def start_run(self, agent: str, prompt: str, output: Path) -> "LiveRun":
         handle = output.open("w")
+        argv = [GATEHOUSE, "run", "--agent", agent, prompt, "--json"]
         process = subprocess.Popen(  # noqa: S603 - our own console script with fixed arguments
-            [GATEHOUSE, "run", "--agent", agent, prompt, "--json"],
+            [sys.executable, "-c", _WITH_DEFAULT_SIGINT, *argv],
             env=self.env,
             stdout=handle,
             stderr=subprocess.PIPE,
@@ -147,8 +160,15 @@ class LiveRun:
         os.kill(self.process.pid, signal.SIGINT)
 
     def finish(self) -> tuple[list[Event], str, int]:
-        _, stderr = self.process.communicate(timeout=60)
-        self.handle.close()
+        try:
+            _, stderr = self.process.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            # Not left running, holding its run open, under the tests that follow.
+            self.process.kill()
+            self.process.communicate()
+            raise
+        finally:
+            self.handle.close()
         return self.events(), stderr, self.process.returncode
 
 

@@ -1,6 +1,9 @@
 """The recorded-stream upstream over real HTTP: what end-to-end tests rely on it to do.
 
 The official SDKs read the same recordings, which checks that they follow the real formats.
+Their clients are closed by the test that opens them: a client left to the garbage collector
+closes its connection pool from a finalizer, at whatever point of a later test the collector
+happens to run, and anything a finalizer raises there fails that other test.
 """
 
 from collections.abc import Iterator
@@ -106,14 +109,16 @@ def test_requests_are_recorded(upstream: tuple[RecordedUpstream, str]) -> None:
 
 def test_openai_sdk_reads_the_chat_recording(upstream: tuple[RecordedUpstream, str]) -> None:
     _, url = upstream
-    client = openai.OpenAI(base_url=url + "/v1", api_key="sk-test")
     arguments: dict[int, str] = {}
-    with client.chat.completions.create(
-        model="replay:parallel_tool_calls",
-        messages=[{"role": "user", "content": "hi"}],
-        stream=True,
-        stream_options={"include_usage": True},
-    ) as stream:
+    with (
+        openai.OpenAI(base_url=url + "/v1", api_key="sk-test") as client,
+        client.chat.completions.create(
+            model="replay:parallel_tool_calls",
+            messages=[{"role": "user", "content": "hi"}],
+            stream=True,
+            stream_options={"include_usage": True},
+        ) as stream,
+    ):
         for chunk in stream:
             for choice in chunk.choices:
                 for call in choice.delta.tool_calls or []:
@@ -124,8 +129,10 @@ def test_openai_sdk_reads_the_chat_recording(upstream: tuple[RecordedUpstream, s
 
 def test_openai_sdk_reads_the_responses_recording(upstream: tuple[RecordedUpstream, str]) -> None:
     _, url = upstream
-    client = openai.OpenAI(base_url=url + "/v1", api_key="sk-test")
-    with client.responses.stream(model="replay:plain_text", input="hi") as stream:
+    with (
+        openai.OpenAI(base_url=url + "/v1", api_key="sk-test") as client,
+        client.responses.stream(model="replay:plain_text", input="hi") as stream,
+    ):
         final = stream.get_final_response()
     assert final.status == "completed"
     assert final.usage is not None
@@ -136,10 +143,12 @@ def test_anthropic_sdk_reads_the_messages_recording(
     upstream: tuple[RecordedUpstream, str],
 ) -> None:
     _, url = upstream
-    client = anthropic.Anthropic(base_url=url, api_key="sk-test")
-    with client.messages.stream(
-        model="replay:thinking", max_tokens=100, messages=[{"role": "user", "content": "2+2?"}]
-    ) as stream:
+    with (
+        anthropic.Anthropic(base_url=url, api_key="sk-test") as client,
+        client.messages.stream(
+            model="replay:thinking", max_tokens=100, messages=[{"role": "user", "content": "2+2?"}]
+        ) as stream,
+    ):
         message = stream.get_final_message()
     assert [block.type for block in message.content] == ["thinking", "text"]
     assert message.stop_reason == "end_turn"
