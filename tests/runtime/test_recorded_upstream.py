@@ -19,6 +19,9 @@ from runtime.contract import Error, EventBase
 from tests.fakes.recorded import RecordedUpstream, expected, summarize
 from tests.live import ServerThread
 
+# The recording answers whatever key it is sent; the SDKs insist on one.
+FAKE_KEY = "sk-test"  # pragma: allowlist secret
+
 PATHS = {
     "openai": "/v1/chat/completions",
     "openai-responses": "/v1/responses",
@@ -99,7 +102,7 @@ def test_requests_are_recorded(upstream: tuple[RecordedUpstream, str]) -> None:
     httpx.post(
         url + "/v1/messages",
         json={"model": "status:400", "max_tokens": 5},
-        headers={"x-api-key": "sk-test", "anthropic-version": "2023-06-01"},
+        headers={"x-api-key": FAKE_KEY, "anthropic-version": "2023-06-01"},
     )
     seen = app.requests[-1]
     assert (seen.method, seen.path) == ("POST", "/v1/messages")
@@ -111,7 +114,7 @@ def test_openai_sdk_reads_the_chat_recording(upstream: tuple[RecordedUpstream, s
     _, url = upstream
     arguments: dict[int, str] = {}
     with (
-        openai.OpenAI(base_url=url + "/v1", api_key="sk-test") as client,
+        openai.OpenAI(base_url=url + "/v1", api_key=FAKE_KEY) as client,
         client.chat.completions.create(
             model="replay:parallel_tool_calls",
             messages=[{"role": "user", "content": "hi"}],
@@ -130,7 +133,7 @@ def test_openai_sdk_reads_the_chat_recording(upstream: tuple[RecordedUpstream, s
 def test_openai_sdk_reads_the_responses_recording(upstream: tuple[RecordedUpstream, str]) -> None:
     _, url = upstream
     with (
-        openai.OpenAI(base_url=url + "/v1", api_key="sk-test") as client,
+        openai.OpenAI(base_url=url + "/v1", api_key=FAKE_KEY) as client,
         client.responses.stream(model="replay:plain_text", input="hi") as stream,
     ):
         final = stream.get_final_response()
@@ -144,7 +147,7 @@ def test_anthropic_sdk_reads_the_messages_recording(
 ) -> None:
     _, url = upstream
     with (
-        anthropic.Anthropic(base_url=url, api_key="sk-test") as client,
+        anthropic.Anthropic(base_url=url, api_key=FAKE_KEY) as client,
         client.messages.stream(
             model="replay:thinking", max_tokens=100, messages=[{"role": "user", "content": "2+2?"}]
         ) as stream,
