@@ -16,7 +16,7 @@ from controlplane.access_log.chain import Link, Point, Report
 from controlplane.access_log.models import ANCHOR, HEAD
 from controlplane.access_log.reader import Entry
 from controlplane.access_log.records import FIELD_NAMES, Decision
-from controlplane.auth.policy import Resource, authorize, granted_scopes
+from controlplane.auth.policy import Resource, authorize, is_instance_admin, workspaces_granting
 from controlplane.auth.scopes import Scope
 from controlplane.context import Ctx
 from controlplane.errors import Conflict
@@ -79,11 +79,7 @@ def list_records(
         authorize(principal, Scope.ACCESS_LOG_READ, Resource("workspace", workspace_id))
         readable = [workspace_id]
     else:
-        bound = principal.workspace_bound
-        candidates = [bound] if bound is not None else list(principal.roles)
-        readable = [
-            ws for ws in candidates if Scope.ACCESS_LOG_READ in granted_scopes(principal, ws)
-        ]
+        readable = workspaces_granting(principal, Scope.ACCESS_LOG_READ)
     # An agent-bound token sees its own agent's traffic only, as it sees only its own agent.
     bound_agent = principal.token.agent_id if principal.token is not None else None
     if bound_agent is not None:
@@ -93,8 +89,7 @@ def list_records(
     return repository.list_entries(
         ctx.session,
         workspace_ids=readable,
-        include_unscoped=workspace_id is None
-        and Scope.USERS_WRITE in granted_scopes(principal, None),
+        include_unscoped=workspace_id is None and is_instance_admin(principal),
         agent_id=agent_id,
         token_accessor=token_accessor,
         status=status,

@@ -20,7 +20,6 @@ from controlplane.tokens import service as tokens
 
 # The actor the admin audit trail names for what the detectors do on their own.
 ACTOR = "anomaly-detector"
-_RANK = {severity.value: severity.rank for severity in Severity}
 
 
 def record(ctx: Ctx, found: Sequence[Alert]) -> tuple[int, int]:
@@ -75,7 +74,7 @@ def _new_row(alert: Alert) -> AnomalyAlert:
 
 def _update(row: AnomalyAlert, alert: Alert) -> bool:
     """Take the later view of the window; True when the severity rose (it never falls)."""
-    rose = _RANK[alert.severity.value] > _RANK[row.severity]
+    rose = alert.severity.rank > Severity(row.severity).rank
     if rose:
         row.severity = alert.severity.value
     row.score = max(row.score, alert.score)

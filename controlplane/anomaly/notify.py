@@ -16,16 +16,15 @@ from controlplane.db import after_commit
 from controlplane.kit.webhooks import WebhookTarget, deliver_in_background
 
 EVENT = "anomaly.alerts"
-_RANK = {severity.value: severity.rank for severity in Severity}
 
 
 def announce(ctx: Ctx, opened: Sequence[AnomalyAlert], escalated: Sequence[AnomalyAlert]) -> None:
     settings = ctx.app.settings
-    floor = _RANK[settings.anomaly_notify_min_severity]
+    floor = Severity(settings.anomaly_notify_min_severity).rank
     alerts = [
         summary(row, "escalated" if row in escalated else "opened")
         for row in (*opened, *escalated)
-        if _RANK[row.severity] >= floor
+        if Severity(row.severity).rank >= floor
     ]
     if not alerts:
         return

@@ -50,12 +50,6 @@ def advance_state(
     return int(getattr(result, "rowcount", 0) or 0) == 1
 
 
-def latest_scans(session: Session, limit: int) -> Sequence[AnomalyScan]:
-    return session.scalars(
-        select(AnomalyScan).order_by(AnomalyScan.through_seq.desc()).limit(limit)
-    ).all()
-
-
 # --- alerts -------------------------------------------------------------------------------
 
 

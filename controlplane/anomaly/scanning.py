@@ -13,7 +13,6 @@ later below a watermark already passed.
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
 
@@ -133,9 +132,3 @@ def _advance(
     return repository.advance_state(
         ctx.session, STATE, expected=expected, watermark=through, baselines=baselines, now=now
     )
-
-
-def last_scan_time(container: Container) -> datetime | None:
-    with transaction(container.session_factory, read_only=True) as session:
-        latest = repository.latest_scans(session, 1)
-    return latest[0].finished_at if latest else None

@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from controlplane.anomaly import repository
+from controlplane.anomaly.detection import Severity
 from controlplane.anomaly.models import AnomalyAlert, AnomalySuppression
 from controlplane.anomaly.repository import AlertFilter
 from controlplane.anomaly.schemas import FalsePositive
 from controlplane.audit_events import service as audit
-from controlplane.auth.policy import Resource, authorize, granted_scopes
-from controlplane.auth.principal import Principal
+from controlplane.auth.policy import Resource, authorize, is_instance_admin, workspaces_granting
 from controlplane.auth.scopes import Scope
 from controlplane.context import Ctx
 from controlplane.errors import Conflict, NotFound, ValidationFailed
@@ -42,9 +42,6 @@ class AlertQuery:
     since: datetime | None = None
 
 
-_SEVERITIES = ("low", "medium", "high", "critical")
-
-
 def list_alerts(
     ctx: Ctx, query: AlertQuery, *, before: str | None, limit: int
 ) -> Sequence[AnomalyAlert]:
@@ -53,17 +50,14 @@ def list_alerts(
         authorize(principal, Scope.ACCESS_LOG_READ, Resource("workspace", query.workspace_id))
         readable = [query.workspace_id]
     else:
-        bound = principal.workspace_bound
-        candidates = [bound] if bound is not None else list(principal.roles)
-        readable = [
-            ws for ws in candidates if Scope.ACCESS_LOG_READ in granted_scopes(principal, ws)
-        ]
+        readable = workspaces_granting(principal, Scope.ACCESS_LOG_READ)
     severities = None
     if query.min_severity is not None:
-        severities = _SEVERITIES[_SEVERITIES.index(query.min_severity) :]
+        floor = Severity(query.min_severity).rank
+        severities = [severity.value for severity in Severity if severity.rank >= floor]
     where = AlertFilter(
         workspace_ids=readable,
-        include_unscoped=query.workspace_id is None and _instance_admin(principal),
+        include_unscoped=query.workspace_id is None and is_instance_admin(principal),
         # An agent-bound token sees its own agent's alerts only, as it sees its own traffic.
         agent_id=principal.token.agent_id if principal.token is not None else None,
         status=query.status,
@@ -117,11 +111,11 @@ def false_positive(ctx: Ctx, alert_id: str, body: FalsePositive) -> AnomalyAlert
 
 def list_suppressions(ctx: Ctx) -> Sequence[AnomalySuppression]:
     principal = ctx.require_principal()
-    bound = principal.workspace_bound
-    candidates = [bound] if bound is not None else list(principal.roles)
-    readable = [ws for ws in candidates if Scope.ACCESS_LOG_READ in granted_scopes(principal, ws)]
     return repository.list_suppressions(
-        ctx.session, readable, include_unscoped=_instance_admin(principal), now=utcnow()
+        ctx.session,
+        workspaces_granting(principal, Scope.ACCESS_LOG_READ),
+        include_unscoped=is_instance_admin(principal),
+        now=utcnow(),
     )
 
 
@@ -152,12 +146,8 @@ def _visible(ctx: Ctx, alert_id: str, action: Scope, *, lock: bool = False) -> A
     if alert is None:
         raise NotFound("alert not found")
     if alert.workspace_id is None:
-        if not _instance_admin(principal):
+        if not is_instance_admin(principal):
             raise NotFound("alert not found")
         return alert
     authorize(principal, action, Resource("alert", alert.workspace_id, alert.agent_id))
     return alert
-
-
-def _instance_admin(principal: Principal) -> bool:
-    return Scope.USERS_WRITE in granted_scopes(principal, None)

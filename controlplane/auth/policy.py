@@ -40,6 +40,18 @@ def granted_scopes(principal: Principal, workspace_id: str | None) -> frozenset[
     return held & token.scopes if token is not None else held
 
 
+def workspaces_granting(principal: Principal, scope: Scope) -> list[str]:
+    """The workspaces where the principal holds `scope`: a workspace token's own, else those
+    it has a role in."""
+    bound = principal.workspace_bound
+    candidates = [bound] if bound is not None else list(principal.roles)
+    return [ws for ws in candidates if scope in granted_scopes(principal, ws)]
+
+
+def is_instance_admin(principal: Principal) -> bool:
+    return Scope.USERS_WRITE in granted_scopes(principal, None)
+
+
 def can_see(principal: Principal, resource: Resource) -> bool:
     if resource.workspace_id is None:
         return True

@@ -243,16 +243,7 @@ def suspend(ctx: Ctx, accessor: str, reason: str) -> list[str]:
         )
     if state != "live":
         raise Conflict(f"a {state} token cannot be suspended", code="token_inactive")
-    suspended = _suspend_tree(ctx, root, reason, by=ctx.require_principal().actor_id)
-    audit.record(
-        ctx,
-        "token.suspend",
-        target_type="token",
-        target_id=root.accessor,
-        workspace_id=root.workspace_id,
-        details={"reason": reason, "suspended": suspended},
-    )
-    return suspended
+    return _suspend_tree(ctx, root, reason, by=ctx.require_principal().actor_id)
 
 
 def suspend_automatically(ctx: Ctx, accessor: str, reason: str, *, actor_id: str) -> list[str]:
@@ -261,21 +252,13 @@ def suspend_automatically(ctx: Ctx, accessor: str, reason: str, *, actor_id: str
     root = repository.get_by_accessor(ctx.session, accessor, lock=True)
     if root is None or token_state(root, None, utcnow()) != "live":
         return []
-    suspended = _suspend_tree(ctx, root, reason, by=actor_id)
-    audit.record(
-        ctx,
-        "token.suspend",
-        target_type="token",
-        target_id=root.accessor,
-        workspace_id=root.workspace_id,
-        details={"reason": reason, "suspended": suspended},
-        actor_type="system",
-        actor_id=actor_id,
-    )
-    return suspended
+    return _suspend_tree(ctx, root, reason, by=actor_id, system=True)
 
 
-def _suspend_tree(ctx: Ctx, root: Token, reason: str, *, by: str) -> list[str]:
+def _suspend_tree(
+    ctx: Ctx, root: Token, reason: str, *, by: str, system: bool = False
+) -> list[str]:
+    """Suspend `root`'s tree and record it; `system`: a background job acts, named by `by`."""
     # One timestamp and actor for the whole tree: resuming matches on both.
     suspended = repository.suspend(
         ctx.session,
@@ -286,7 +269,18 @@ def _suspend_tree(ctx: Ctx, root: Token, reason: str, *, by: str) -> list[str]:
     )
     if suspended:
         _changed_tokens(ctx)
-    return _root_first(root.accessor, suspended)
+    suspended = _root_first(root.accessor, suspended)
+    actor = {"actor_type": "system", "actor_id": by} if system else {}
+    audit.record(
+        ctx,
+        "token.suspend",
+        target_type="token",
+        target_id=root.accessor,
+        workspace_id=root.workspace_id,
+        details={"reason": reason, "suspended": suspended},
+        **actor,
+    )
+    return suspended
 
 
 def resume(ctx: Ctx, accessor: str) -> list[str]:

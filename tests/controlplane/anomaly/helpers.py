@@ -4,7 +4,6 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 from sqlalchemy.orm import Session
 
 from controlplane.access_log import service as access_log
@@ -13,7 +12,6 @@ from controlplane.access_log.records import AccessRecord
 from controlplane.anomaly import repository
 from controlplane.anomaly.models import AnomalyAlert
 from controlplane.kit.ids import new_id
-from tests import factories
 
 T0 = datetime(2026, 11, 16, 9, 0, tzinfo=UTC)  # a Monday morning
 
@@ -73,11 +71,3 @@ def record(ts: datetime, **fields: Any) -> AccessRecord:
     }
     values.update(fields)
     return AccessRecord(**values)
-
-
-def login(client: httpx.Client, username: str) -> dict[str, str]:
-    response = client.post(
-        "/v1/auth/login", json={"username": username, "password": factories.PASSWORD}
-    )
-    assert response.status_code == 200, response.text
-    return {"Authorization": f"Bearer {response.json()['access_token']}"}

@@ -12,7 +12,8 @@ from controlplane.anomaly.models import AnomalySuppression
 from controlplane.audit_events.models import AuditEvent
 from controlplane.container import Container
 from tests import factories
-from tests.controlplane.anomaly.helpers import login, stored_alert
+from tests.controlplane.anomaly.helpers import stored_alert
+from tests.controlplane.providers.helpers import login
 
 ALERTS = "/v1/anomaly/alerts"
 

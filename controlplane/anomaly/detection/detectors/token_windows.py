@@ -161,41 +161,52 @@ def rate_spike(windows: TokenWindows, events: Events) -> Findings:
 
 
 def many_ips(windows: TokenWindows, events: Events) -> Findings:
-    config, stats = events.config, windows.stats
-    hit = (stats["ips"] >= config.many_ips_min) & (
-        stats["ips"] >= config.many_ips_ratio * _floor(stats["peak_ips"])
+    config = events.config
+    return _many_distinct(
+        windows,
+        events,
+        ("ips", config.many_ips_min, config.many_ips_ratio, Severity.HIGH),
+        "many_ips",
+        "was used from {count} distinct IP addresses in {span} ({requests:,} requests); "
+        "it usually uses at most {peak:,.0f}.",
     )
-    fired = _fired(windows, events, hit)
-    fired["score"] = fired["ips"] / _floor(fired["peak_ips"])
-    fired["severity"] = Severity.HIGH.value
-    span = window_text(config.window_seconds)
-    fired["explanation"] = [
-        f"{token} was used from {ips} distinct IP addresses in {span} ({requests:,} requests); "
-        f"it usually uses at most {peak:,.0f}."
-        for token, ips, requests, peak in zip(
-            fired["token"], fired["ips"], fired["requests"], fired["peak_ips"], strict=True
-        )
-    ]
-    return _findings("many_ips", fired, windows)
 
 
 def many_user_agents(windows: TokenWindows, events: Events) -> Findings:
-    config, stats = events.config, windows.stats
-    hit = (stats["uas"] >= config.many_user_agents_min) & (
-        stats["uas"] >= config.many_user_agents_ratio * _floor(stats["peak_uas"])
+    config = events.config
+    return _many_distinct(
+        windows,
+        events,
+        ("uas", config.many_user_agents_min, config.many_user_agents_ratio, Severity.MEDIUM),
+        "many_user_agents",
+        "sent {count} distinct user agents in {span} ({requests:,} requests); "
+        "it usually sends at most {peak:,.0f}.",
     )
+
+
+def _many_distinct(
+    windows: TokenWindows,
+    events: Events,
+    rule: tuple[str, float, float, Severity],
+    name: str,
+    text: str,
+) -> Findings:
+    """Too many distinct values of `column` for one token in a window: at least `minimum`,
+    and at least `ratio` times the token's usual peak of them."""
+    column, minimum, ratio, severity = rule
+    stats, peak_column = windows.stats, f"peak_{column}"
+    hit = (stats[column] >= minimum) & (stats[column] >= ratio * _floor(stats[peak_column]))
     fired = _fired(windows, events, hit)
-    fired["score"] = fired["uas"] / _floor(fired["peak_uas"])
-    fired["severity"] = Severity.MEDIUM.value
-    span = window_text(config.window_seconds)
+    fired["score"] = fired[column] / _floor(fired[peak_column])
+    fired["severity"] = severity.value
+    span = window_text(events.config.window_seconds)
     fired["explanation"] = [
-        f"{token} sent {uas} distinct user agents in {span} ({requests:,} requests); "
-        f"it usually sends at most {peak:,.0f}."
-        for token, uas, requests, peak in zip(
-            fired["token"], fired["uas"], fired["requests"], fired["peak_uas"], strict=True
+        f"{token} " + text.format(count=count, span=span, requests=requests, peak=peak)
+        for token, count, requests, peak in zip(
+            fired["token"], fired[column], fired["requests"], fired[peak_column], strict=True
         )
     ]
-    return _findings("many_user_agents", fired, windows)
+    return _findings(name, fired, windows)
 
 
 def exfiltration(windows: TokenWindows, events: Events) -> Findings:
